@@ -1,0 +1,488 @@
+// Command calls is self-hosted team chat with voice, video and screen-share
+// calls in one binary: `calls serve` runs everything; the other commands
+// administer a data directory.
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+
+	"github.com/urfave/cli/v2"
+	"golang.org/x/term"
+
+	"calls/server"
+	"calls/server/auth"
+	"calls/server/backup"
+	"calls/store"
+)
+
+// version is set at build time with -ldflags "-X main.version=v1.2.3".
+var version = "dev"
+
+func main() {
+	app := newApp()
+	if err := app.Run(flagsFirst(app, os.Args)); err != nil {
+		fmt.Fprintln(os.Stderr, "calls:", err)
+		os.Exit(1)
+	}
+}
+
+func dataFlag() *cli.StringFlag {
+	return &cli.StringFlag{Name: "data", Value: "./calls-data", EnvVars: []string{"CALLS_DATA"},
+		Usage: "data directory: database, uploads, recordings, certificates, secrets"}
+}
+
+func newApp() *cli.App {
+	return &cli.App{
+		Name:    "calls",
+		Usage:   "team chat with voice, video and screen-share calls, in one binary",
+		Version: buildVersion(),
+		Description: "Start with `calls serve`, open the URL it prints and create the first admin there\n" +
+			"(the setup code is in the log) or with `calls user add NAME --admin`.\n" +
+			"Every flag can also be set as an environment variable CALLS_<FLAG>, e.g. CALLS_LISTEN=:443.",
+		Commands: []*cli.Command{serveCommand(), userCommand(), backupCommand(), restoreCommand(), versionCommand()},
+	}
+}
+
+func buildVersion() string {
+	v := version
+	if bi, ok := debug.ReadBuildInfo(); ok && v == "dev" {
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+				v += "+" + s.Value[:12]
+			}
+		}
+	}
+	return v
+}
+
+func versionCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "version",
+		Usage: "print the version",
+		Action: func(c *cli.Context) error {
+			fmt.Printf("calls %s (schema %d)\n", buildVersion(), store.SchemaVersion())
+			return nil
+		},
+	}
+}
+
+func serveCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "serve",
+		Usage: "run the server: web UI, API, websocket and calls",
+		Flags: []cli.Flag{
+			dataFlag(),
+			&cli.StringFlag{Name: "listen", Value: ":8443", EnvVars: []string{"CALLS_LISTEN"},
+				Usage: "address for HTTPS (or HTTP with --insecure): web UI, API, websocket"},
+			&cli.BoolFlag{Name: "insecure", EnvVars: []string{"CALLS_INSECURE"},
+				Usage: "serve plain HTTP: only on localhost or behind a TLS-terminating proxy (browsers need HTTPS for microphones)"},
+			&cli.StringFlag{Name: "tls-cert", EnvVars: []string{"CALLS_TLS_CERT"}, Usage: "PEM certificate (chain) file; with --tls-key"},
+			&cli.StringFlag{Name: "tls-key", EnvVars: []string{"CALLS_TLS_KEY"}, Usage: "PEM private key file; with --tls-cert"},
+			&cli.StringFlag{Name: "domain", EnvVars: []string{"CALLS_DOMAIN"},
+				Usage: "get a certificate for this host name by ACME (needs the host reachable from the internet on port 443)"},
+			&cli.StringFlag{Name: "log-format", Value: "text", EnvVars: []string{"CALLS_LOG_FORMAT"}, Usage: "text or json"},
+			&cli.StringFlag{Name: "log-level", Value: "info", EnvVars: []string{"CALLS_LOG_LEVEL"}, Usage: "debug, info, warn or error"},
+		},
+		Action: serve,
+	}
+}
+
+func newLogger(format, level string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: must be debug, info, warn or error", level)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(os.Stderr, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts)), nil
+	}
+	return nil, fmt.Errorf("--log-format %q: must be text or json", format)
+}
+
+func validListen(addr string) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("--listen %q: want HOST:PORT or :PORT, e.g. :8443 or 127.0.0.1:8443", addr)
+	}
+	n, err := strconv.Atoi(port)
+	if err != nil || n < 0 || n > 65535 {
+		return fmt.Errorf("--listen %q: port must be 0-65535", addr)
+	}
+	if host != "" && net.ParseIP(host) == nil && host != "localhost" {
+		if _, err := net.LookupHost(host); err != nil {
+			return fmt.Errorf("--listen %q: %q is not an address of this machine", addr, host)
+		}
+	}
+	return nil
+}
+
+func serve(c *cli.Context) error {
+	if c.Args().Len() > 0 {
+		return cli.Exit(fmt.Sprintf("serve takes no arguments, got %q (flags start with --)", c.Args().First()), 2)
+	}
+	log, err := newLogger(c.String("log-format"), c.String("log-level"))
+	if err != nil {
+		return cli.Exit(err.Error(), 2)
+	}
+	if err := validListen(c.String("listen")); err != nil {
+		return cli.Exit(err.Error(), 2)
+	}
+	if (c.String("tls-cert") == "") != (c.String("tls-key") == "") {
+		return cli.Exit("--tls-cert and --tls-key go together: give both files, or neither", 2)
+	}
+	for _, f := range []string{"tls-cert", "tls-key"} {
+		if p := c.String(f); p != "" {
+			if _, err := os.Stat(p); err != nil {
+				return cli.Exit(fmt.Sprintf("--%s %s: %v", f, p, err), 2)
+			}
+		}
+	}
+	if c.Bool("insecure") && (c.String("tls-cert") != "" || c.String("domain") != "") {
+		return cli.Exit("--insecure serves plain HTTP; drop it to use --tls-cert or --domain", 2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	go func() {
+		<-ctx.Done()
+		stop() // a second Ctrl-C kills at once
+	}()
+	err = server.Run(ctx, server.Config{
+		DataDir:  c.String("data"),
+		Listen:   c.String("listen"),
+		Insecure: c.Bool("insecure"),
+		TLSCert:  c.String("tls-cert"),
+		TLSKey:   c.String("tls-key"),
+		Domain:   c.String("domain"),
+		UI:       webUI(),
+		Version:  buildVersion(),
+		Logger:   log,
+	})
+	if err != nil {
+		return err
+	}
+	log.Info("stopped cleanly")
+	return nil
+}
+
+func userCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "user",
+		Usage: "manage users (works beside a running server)",
+		Subcommands: []*cli.Command{
+			{
+				Name:      "add",
+				Usage:     "create a user; the password is asked for, or read from standard input",
+				ArgsUsage: "NAME",
+				Flags: []cli.Flag{
+					dataFlag(),
+					&cli.BoolFlag{Name: "admin", Usage: "make the user an admin"},
+					&cli.BoolFlag{Name: "guest", Usage: "make the user a guest (sees only rooms they are added to)"},
+					&cli.StringFlag{Name: "display-name", Usage: "name shown to others (default: NAME)"},
+					&cli.BoolFlag{Name: "password-stdin", Usage: "read the password from standard input (first line)"},
+				},
+				Action: userAdd,
+			},
+			{
+				Name:      "deactivate",
+				Usage:     "deactivate a user: they cannot log in, their sessions end; their posts stay",
+				ArgsUsage: "NAME",
+				Flags:     []cli.Flag{dataFlag()},
+				Action:    func(c *cli.Context) error { return userSetActive(c, false) },
+			},
+			{
+				Name:      "activate",
+				Usage:     "reactivate a deactivated user",
+				ArgsUsage: "NAME",
+				Flags:     []cli.Flag{dataFlag()},
+				Action:    func(c *cli.Context) error { return userSetActive(c, true) },
+			},
+			{
+				Name:   "list",
+				Usage:  "list users",
+				Flags:  []cli.Flag{dataFlag()},
+				Action: userList,
+			},
+		},
+	}
+}
+
+// openStore opens an existing data dir for an admin command.
+func openStore(c *cli.Context) (*store.Store, error) {
+	dir := c.String("data")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, cli.Exit(fmt.Sprintf("--data %s: %v", dir, err), 2)
+	}
+	return store.Open(c.Context, filepath.Join(dir, "calls.db"), store.Options{})
+}
+
+func oneName(c *cli.Context) (string, error) {
+	if c.NArg() != 1 {
+		return "", cli.Exit(fmt.Sprintf("%s needs exactly one NAME (flags go before it), e.g. calls user %s alice", c.Command.Name, c.Command.Name), 2)
+	}
+	return c.Args().First(), nil
+}
+
+func userAdd(c *cli.Context) error {
+	name, err := oneName(c)
+	if err != nil {
+		return err
+	}
+	if err := server.ValidUsername(name); err != nil {
+		return cli.Exit(fmt.Sprintf("NAME %q: %v", name, err), 2)
+	}
+	role := store.RoleMember
+	switch {
+	case c.Bool("admin") && c.Bool("guest"):
+		return cli.Exit("--admin and --guest exclude each other: pick one", 2)
+	case c.Bool("admin"):
+		role = store.RoleAdmin
+	case c.Bool("guest"):
+		role = store.RoleGuest
+	}
+	pw, err := readPassword(c.Bool("password-stdin"), os.Stdin)
+	if err != nil {
+		return cli.Exit(err.Error(), 2)
+	}
+	if err := auth.CheckPassword(pw); err != nil {
+		return cli.Exit("password: "+err.Error(), 2)
+	}
+	hash, err := auth.HashPassword(pw)
+	if err != nil {
+		return err
+	}
+	st, err := openStore(c)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	display := c.String("display-name")
+	if display == "" {
+		display = name
+	}
+	u, err := st.CreateUser(c.Context, store.NewUser{Username: name, DisplayName: display, Role: role, PasswordHash: hash})
+	if errors.Is(err, store.ErrConflict) {
+		return cli.Exit(fmt.Sprintf("user %q already exists; pick another NAME", name), 1)
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Printf("created %s %s (id %s)\n", u.Role, u.Username, u.ID)
+	return nil
+}
+
+// readPassword reads from a terminal without echo (asking twice), or the
+// first line of standard input when it is not a terminal or fromStdin is set.
+func readPassword(fromStdin bool, in *os.File) (string, error) {
+	fd := int(in.Fd())
+	if !fromStdin && term.IsTerminal(fd) {
+		fmt.Fprint(os.Stderr, "Password: ")
+		a, err := term.ReadPassword(fd)
+		fmt.Fprintln(os.Stderr)
+		if err != nil {
+			return "", err
+		}
+		fmt.Fprint(os.Stderr, "Again: ")
+		b, err := term.ReadPassword(fd)
+		fmt.Fprintln(os.Stderr)
+		if err != nil {
+			return "", err
+		}
+		if string(a) != string(b) {
+			return "", errors.New("the two passwords differ; run the command again")
+		}
+		return string(a), nil
+	}
+	line, err := bufio.NewReader(io.LimitReader(in, auth.MaxPasswordLen+2)).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", fmt.Errorf("read password from standard input: %w", err)
+	}
+	line = strings.TrimRight(line, "\r\n")
+	if line == "" {
+		return "", errors.New("no password on standard input: pipe one in, e.g. echo 'secret pass' | calls user add NAME --password-stdin")
+	}
+	return line, nil
+}
+
+func userSetActive(c *cli.Context, active bool) error {
+	name, err := oneName(c)
+	if err != nil {
+		return err
+	}
+	st, err := openStore(c)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	u, err := st.UserByUsername(c.Context, name)
+	if errors.Is(err, store.ErrNotFound) {
+		return cli.Exit(fmt.Sprintf("no user %q; see calls user list", name), 1)
+	}
+	if err != nil {
+		return err
+	}
+	if err := st.SetDeactivated(c.Context, u.ID, !active); err != nil {
+		return err
+	}
+	if active {
+		fmt.Printf("reactivated %s\n", u.Username)
+	} else {
+		fmt.Printf("deactivated %s; their sessions are revoked (open connections close within %s)\n", u.Username, "20s")
+	}
+	return nil
+}
+
+func userList(c *cli.Context) error {
+	st, err := openStore(c)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	us, err := st.ListUsers(c.Context)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "USERNAME\tROLE\tSTATE\tCREATED\tID")
+	for _, u := range us {
+		state := "active"
+		if !u.Active() {
+			state = "deactivated"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", u.Username, u.Role, state, u.CreatedAt.Format("2006-01-02"), u.ID)
+	}
+	return tw.Flush()
+}
+
+func backupCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "backup",
+		Usage:     "write a consistent copy of the data dir (database + files) to FILE (.tar, or .tar.gz); safe beside a running server",
+		ArgsUsage: "FILE",
+		Flags:     []cli.Flag{dataFlag()},
+		Action: func(c *cli.Context) error {
+			if c.NArg() != 1 {
+				return cli.Exit("backup needs FILE, e.g. calls backup calls-2026-11-24.tar.gz", 2)
+			}
+			file := c.Args().First()
+			if _, err := os.Stat(file); err == nil {
+				return cli.Exit(fmt.Sprintf("FILE %s exists; pick a new name", file), 2)
+			}
+			if err := backup.Create(c.Context, c.String("data"), file); err != nil {
+				return err
+			}
+			fmt.Printf("backup written to %s\n", file)
+			return nil
+		},
+	}
+}
+
+func restoreCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "restore",
+		Usage:     "restore a backup FILE into --data DIR (stop the server first)",
+		ArgsUsage: "FILE",
+		Flags: []cli.Flag{
+			dataFlag(),
+			&cli.BoolFlag{Name: "force", Usage: "restore over a non-empty --data (the old directory is kept, renamed)"},
+		},
+		Action: func(c *cli.Context) error {
+			if c.NArg() != 1 {
+				return cli.Exit("restore needs FILE, e.g. calls restore calls-2026-11-24.tar.gz --data ./calls-data", 2)
+			}
+			dir := c.String("data")
+			if _, err := os.Stat(dir); err == nil {
+				unlock, err := server.LockDataDir(dir)
+				if err != nil {
+					return cli.Exit(fmt.Sprintf("--data %s: a server is running on it; stop it first (%v)", dir, err), 1)
+				}
+				unlock()
+			}
+			aside, err := backup.Restore(c.Context, c.Args().First(), dir, c.Bool("force"))
+			if errors.Is(err, backup.ErrNotEmpty) {
+				return cli.Exit(err.Error(), 1)
+			}
+			if err != nil {
+				return err
+			}
+			if aside != "" {
+				fmt.Printf("previous data kept in %s\n", aside)
+			}
+			fmt.Printf("restored %s into %s\n", c.Args().First(), dir)
+			return nil
+		},
+	}
+}
+
+// flagsFirst moves a command's flags before its positional arguments, so
+// `calls user add alice --admin` works as people type it (urfave/cli v2
+// stops reading flags at the first argument).
+func flagsFirst(app *cli.App, args []string) []string {
+	i, cmds := 1, app.Commands
+	var cmd *cli.Command
+	for i < len(args) {
+		var next *cli.Command
+		for _, c := range cmds {
+			if c.HasName(args[i]) {
+				next = c
+			}
+		}
+		if next == nil {
+			break
+		}
+		cmd, cmds = next, next.Subcommands
+		i++
+	}
+	if cmd == nil || len(cmd.Subcommands) > 0 {
+		return args
+	}
+	takesValue := map[string]bool{}
+	for _, f := range cmd.Flags {
+		_, isBool := f.(*cli.BoolFlag)
+		for _, n := range f.Names() {
+			takesValue[n] = !isBool
+		}
+	}
+	var flags, positional []string
+	rest := args[i:]
+	for j := 0; j < len(rest); j++ {
+		tok := rest[j]
+		switch {
+		case tok == "--":
+			positional = append(positional, rest[j+1:]...)
+			j = len(rest)
+		case strings.HasPrefix(tok, "-") && tok != "-":
+			flags = append(flags, tok)
+			name := strings.TrimLeft(tok, "-")
+			if !strings.Contains(name, "=") && takesValue[name] && j+1 < len(rest) {
+				j++
+				flags = append(flags, rest[j])
+			}
+		default:
+			positional = append(positional, tok)
+		}
+	}
+	out := append([]string{}, args[:i]...)
+	out = append(out, flags...)
+	if len(positional) > 0 {
+		out = append(out, "--")
+		out = append(out, positional...)
+	}
+	return out
+}

@@ -1,0 +1,193 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"calls/store"
+)
+
+// The test binary doubles as the calls binary: with CALLS_TEST_MAIN=1 it
+// runs main, so these tests exercise the real CLI in a real process.
+func TestMain(m *testing.M) {
+	if os.Getenv("CALLS_TEST_MAIN") == "1" {
+		main()
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+func calls(args ...string) *exec.Cmd {
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env = append(os.Environ(), "CALLS_TEST_MAIN=1")
+	return cmd
+}
+
+var urlRE = regexp.MustCompile(`url=(http://127\.0\.0\.1:\d+)`)
+
+// startServe runs `calls serve` and waits for the URL it prints.
+func startServe(t *testing.T, data string) (*exec.Cmd, string, *strings.Builder) {
+	t.Helper()
+	cmd := calls("serve", "--insecure", "--listen", "127.0.0.1:0", "--data", data)
+	stderr, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	log := &strings.Builder{}
+	found := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			log.WriteString(sc.Text() + "\n")
+			if m := urlRE.FindStringSubmatch(sc.Text()); m != nil {
+				select {
+				case found <- m[1]:
+				default:
+				}
+			}
+		}
+		close(found)
+	}()
+	select {
+	case url, ok := <-found:
+		if !ok {
+			t.Fatalf("serve exited early:\n%s", log)
+		}
+		return cmd, url, log
+	case <-time.After(20 * time.Second):
+		cmd.Process.Kill()
+		t.Fatalf("serve printed no URL:\n%s", log)
+	}
+	return nil, "", nil
+}
+
+func TestServeSIGTERMExitsCleanly(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "data")
+	add := calls("user", "add", "alice", "--admin", "--password-stdin", "--data", data)
+	add.Stdin = strings.NewReader("alice-password\n")
+	if out, err := add.CombinedOutput(); err != nil {
+		t.Fatalf("user add: %v\n%s", err, out)
+	}
+	cmd, url, log := startServe(t, data)
+
+	resp, err := http.Post(url+"/api/v1/auth/login", "application/json",
+		strings.NewReader(`{"username":"alice","password":"alice-password"}`))
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("login against the subprocess: %v %v", err, resp)
+	}
+	resp.Body.Close()
+
+	// A second server on the same data dir is refused while the first runs;
+	// admin commands still work beside it.
+	second := calls("serve", "--insecure", "--listen", "127.0.0.1:0", "--data", data)
+	out, err := second.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "in use by another calls server") {
+		t.Fatalf("second serve: err=%v out=%s", err, out)
+	}
+	add = calls("user", "add", "bob", "--password-stdin", "--data", data)
+	add.Stdin = strings.NewReader("bob-password\n")
+	if out, err := add.CombinedOutput(); err != nil {
+		t.Fatalf("user add beside a running server: %v\n%s", err, out)
+	}
+
+	start := time.Now()
+	cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("exit after SIGTERM: %v\n%s", err, log)
+		}
+	case <-time.After(10 * time.Second):
+		cmd.Process.Kill()
+		t.Fatalf("no exit 10 s after SIGTERM\n%s", log)
+	}
+	t.Logf("exited 0, %v after SIGTERM", time.Since(start).Round(time.Millisecond))
+
+	st, err := store.Open(context.Background(), filepath.Join(data, "calls.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if res, err := st.IntegrityCheck(context.Background()); err != nil || res != "ok" {
+		t.Fatalf("integrity_check after shutdown: %q %v", res, err)
+	}
+	if n, _ := st.CountUsers(context.Background()); n != 2 {
+		t.Fatalf("%d users after shutdown, want 2", n)
+	}
+	fi, _ := os.Stat(data)
+	if fi.Mode().Perm() != 0o700 {
+		t.Fatalf("data dir mode %v, want 0700", fi.Mode().Perm())
+	}
+}
+
+func TestCLIErrorsNameTheFlag(t *testing.T) {
+	data := t.TempDir()
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"serve", "--listen", ":99999", "--data", data}, "--listen"},
+		{[]string{"serve", "--listen", "nonsense", "--data", data}, "--listen"},
+		{[]string{"serve", "--log-format", "xml", "--data", data}, "--log-format"},
+		{[]string{"serve", "--tls-cert", "x.pem", "--data", data}, "--tls-key"},
+		{[]string{"user", "add", "--data", data}, "NAME"},
+		{[]string{"user", "add", "a/b", "--data", data}, "username"},
+		{[]string{"user", "add", "x", "--admin", "--guest", "--data", data}, "--admin and --guest"},
+		{[]string{"user", "deactivate", "ghost", "--data", data}, "no user"},
+		{[]string{"restore", "--data", data}, "FILE"},
+	}
+	for _, c := range cases {
+		cmd := calls(c.args...)
+		cmd.Stdin = strings.NewReader("some-password\n")
+		out, err := cmd.CombinedOutput()
+		if err == nil || !strings.Contains(string(out), c.want) {
+			t.Errorf("calls %s: err=%v, output %q should mention %q", strings.Join(c.args, " "), err, out, c.want)
+		}
+	}
+}
+
+func TestEnvVarsSetFlags(t *testing.T) {
+	cmd := calls("serve")
+	cmd.Env = append(cmd.Env, "CALLS_LISTEN=bad", "CALLS_DATA="+t.TempDir())
+	out, _ := cmd.CombinedOutput()
+	if !strings.Contains(string(out), `--listen "bad"`) {
+		t.Fatalf("CALLS_LISTEN not read: %s", out)
+	}
+}
+
+func TestBackupRestoreCLI(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "data")
+	add := calls("user", "add", "alice", "--data", data)
+	add.Stdin = strings.NewReader("alice-password\n")
+	if out, err := add.CombinedOutput(); err != nil {
+		t.Fatalf("%v %s", err, out)
+	}
+	file := filepath.Join(t.TempDir(), "b.tar.gz")
+	if out, err := calls("backup", file, "--data", data).CombinedOutput(); err != nil {
+		t.Fatalf("backup: %v %s", err, out)
+	}
+	if out, err := calls("restore", file, "--data", data).CombinedOutput(); err == nil || !strings.Contains(string(out), "--force") {
+		t.Fatalf("restore over data without --force: %v %s", err, out)
+	}
+	target := filepath.Join(t.TempDir(), "restored")
+	if out, err := calls("restore", file, "--data", target).CombinedOutput(); err != nil {
+		t.Fatalf("restore: %v %s", err, out)
+	}
+	out, err := calls("user", "list", "--data", target).Output()
+	if err != nil || !strings.Contains(string(out), "alice") {
+		t.Fatalf("user list after restore: %v %s", err, out)
+	}
+	io.Discard.Write(out)
+}

@@ -1,0 +1,240 @@
+// Package hub fans realtime events out to websocket clients. An event is
+// marshalled once and the same bytes are queued to every recipient; a client
+// whose queue is full is dropped rather than allowed to slow anyone else.
+package hub
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+)
+
+// ringSize is how many recent events are kept so a client that reconnects
+// within a short outage receives what it missed instead of refetching.
+const ringSize = 4096
+
+// Hub is the registry of connected clients, by user.
+type Hub struct {
+	mu      sync.Mutex
+	seq     uint64
+	first   uint64 // the first seq this hub assigned
+	clients map[string]map[*Client]struct{}
+	count   int
+	ring    [ringSize]ringEntry
+	closed  bool
+
+	// OnDrop, when set, is called (outside the lock) for each client dropped
+	// because it could not keep up. The server counts these in /metrics.
+	OnDrop func(c *Client)
+}
+
+type ringEntry struct {
+	seq      uint64
+	audience []string // sorted user ids; nil means everyone
+	frame    []byte
+}
+
+// New returns an empty hub. Sequence numbers start at the current time in
+// microseconds, so after a restart every number a client remembers is older
+// than the ring and the client is told to resync rather than wrongly
+// "resuming" into a fresh count. (Safe in JavaScript numbers until 2255.)
+func New() *Hub {
+	seq := uint64(time.Now().UnixMicro())
+	return &Hub{clients: map[string]map[*Client]struct{}{}, seq: seq, first: seq + 1}
+}
+
+// Frame is the envelope of every websocket message, both directions.
+type Frame struct {
+	Type string          `json:"type"`
+	Seq  uint64          `json:"seq,omitempty"`
+	Data json.RawMessage `json:"data,omitempty"`
+}
+
+// encode builds the frame bytes around already-marshalled data.
+func encode(typ string, seq uint64, data []byte) []byte {
+	t, _ := json.Marshal(typ)
+	b := make([]byte, 0, len(data)+len(t)+40)
+	b = append(b, `{"type":`...)
+	b = append(b, t...)
+	if seq > 0 {
+		b = fmt.Appendf(b, `,"seq":%d`, seq)
+	}
+	if len(data) > 0 {
+		b = append(b, `,"data":`...)
+		b = append(b, data...)
+	}
+	return append(b, '}')
+}
+
+// Publish sends an event to the connected clients of the given users (all
+// clients when users is nil) and returns its sequence number.
+func (h *Hub) Publish(typ string, data any, users []string) (uint64, error) {
+	raw, err := json.Marshal(data)
+	if err != nil {
+		return 0, fmt.Errorf("publish %s: %w", typ, err)
+	}
+	var audience []string
+	if users != nil {
+		audience = slices.Clone(users)
+		slices.Sort(audience)
+		audience = slices.Compact(audience)
+	}
+	var dropped []*Client
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		return 0, nil
+	}
+	h.seq++
+	seq := h.seq
+	frame := encode(typ, seq, raw)
+	h.ring[seq%ringSize] = ringEntry{seq: seq, audience: audience, frame: frame}
+	if audience == nil {
+		for _, set := range h.clients {
+			for c := range set {
+				if !c.enqueue(frame) {
+					dropped = append(dropped, c)
+				}
+			}
+		}
+	} else {
+		for _, u := range audience {
+			for c := range h.clients[u] {
+				if !c.enqueue(frame) {
+					dropped = append(dropped, c)
+				}
+			}
+		}
+	}
+	h.mu.Unlock()
+	for _, c := range dropped {
+		c.Close(ReasonTooSlow)
+		if h.OnDrop != nil {
+			h.OnDrop(c)
+		}
+	}
+	return seq, nil
+}
+
+// Register adds a client and queues its first frames: a "hello" frame
+// carrying hello as data, then the events after since (the last sequence
+// number the client saw; 0 for a fresh start) that were addressed to the
+// user — or, when they have left the ring, a "resync" frame telling the
+// client to refetch. Doing both under the hub's lock means no live event can
+// slip between them, be duplicated or arrive out of order.
+func (h *Hub) Register(c *Client, since uint64, hello any) error {
+	raw, err := json.Marshal(hello)
+	if err != nil {
+		return err
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return fmt.Errorf("hub is shutting down")
+	}
+	set := h.clients[c.UserID]
+	if set == nil {
+		set = map[*Client]struct{}{}
+		h.clients[c.UserID] = set
+	}
+	set[c] = struct{}{}
+	h.count++
+
+	oldest := h.first
+	if h.seq >= h.first+ringSize {
+		oldest = h.seq - ringSize + 1
+	}
+	switch {
+	case since == 0 || since == h.seq:
+		c.enqueue(encode("hello", h.seq, raw))
+	case since+1 < oldest || since > h.seq:
+		c.enqueue(encode("hello", h.seq, raw))
+		c.enqueue(encode("resync", h.seq, nil))
+	default:
+		c.enqueue(encode("hello", since, raw))
+		for s := since + 1; s <= h.seq; s++ {
+			e := &h.ring[s%ringSize]
+			if e.audience == nil || containsSorted(e.audience, c.UserID) {
+				c.enqueue(e.frame)
+			}
+		}
+	}
+	return nil
+}
+
+func containsSorted(s []string, v string) bool {
+	_, ok := slices.BinarySearch(s, v)
+	return ok
+}
+
+// unregister removes a client; called by the client when it closes.
+func (h *Hub) unregister(c *Client) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if set, ok := h.clients[c.UserID]; ok {
+		if _, ok := set[c]; ok {
+			delete(set, c)
+			h.count--
+		}
+		if len(set) == 0 {
+			delete(h.clients, c.UserID)
+		}
+	}
+}
+
+// Count is the number of connected clients.
+func (h *Hub) Count() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.count
+}
+
+// Online reports whether the user has at least one connected client.
+func (h *Hub) Online(userID string) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.clients[userID]) > 0
+}
+
+// DisconnectUser closes every client of a user (deactivation, role change).
+func (h *Hub) DisconnectUser(userID string, reason string) {
+	for _, c := range h.snapshot(func(c *Client) bool { return c.UserID == userID }) {
+		c.Close(reason)
+	}
+}
+
+// DisconnectSession closes the clients logged in with one session (logout).
+func (h *Hub) DisconnectSession(sessionHash string, reason string) {
+	for _, c := range h.snapshot(func(c *Client) bool { return c.SessionHash == sessionHash }) {
+		c.Close(reason)
+	}
+}
+
+func (h *Hub) snapshot(match func(*Client) bool) []*Client {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out []*Client
+	for _, set := range h.clients {
+		for c := range set {
+			if match(c) {
+				out = append(out, c)
+			}
+		}
+	}
+	return out
+}
+
+// Shutdown tells every client the server is going away, closes them and
+// refuses new ones.
+func (h *Hub) Shutdown() {
+	h.mu.Lock()
+	h.closed = true
+	h.mu.Unlock()
+	frame := encode("server_shutdown", 0, nil)
+	for _, c := range h.snapshot(func(*Client) bool { return true }) {
+		c.enqueue(frame)
+		c.Close(ReasonShutdown)
+	}
+}

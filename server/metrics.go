@@ -1,0 +1,103 @@
+package server
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// metrics are the server's Prometheus series, on their own registry (no
+// package globals, so tests can run many servers in one process).
+type metrics struct {
+	reg           *prometheus.Registry
+	httpRequests  *prometheus.CounterVec
+	httpDuration  *prometheus.HistogramVec
+	dbDuration    *prometheus.HistogramVec
+	wsDropped     prometheus.Counter
+	wsRejected    prometheus.Counter
+	loginFailures prometheus.Counter
+	rateLimited   *prometheus.CounterVec
+}
+
+func newMetrics(s *Server) *metrics {
+	m := &metrics{
+		reg: prometheus.NewRegistry(),
+		httpRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "calls_http_requests_total", Help: "HTTP requests by route pattern, method and status.",
+		}, []string{"route", "method", "code"}),
+		httpDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "calls_http_request_duration_seconds", Help: "HTTP request latency by route pattern.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
+		}, []string{"route"}),
+		dbDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "calls_db_operation_duration_seconds", Help: "SQLite operation latency by operation.",
+			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .5},
+		}, []string{"op"}),
+		wsDropped:     prometheus.NewCounter(prometheus.CounterOpts{Name: "calls_websocket_dropped_total", Help: "Websocket clients dropped for not keeping up."}),
+		wsRejected:    prometheus.NewCounter(prometheus.CounterOpts{Name: "calls_websocket_rejected_total", Help: "Websocket handshakes refused (e.g. foreign Origin)."}),
+		loginFailures: prometheus.NewCounter(prometheus.CounterOpts{Name: "calls_login_failures_total", Help: "Failed logins."}),
+		rateLimited: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "calls_rate_limited_total", Help: "Requests refused by a rate limit, by limit.",
+		}, []string{"limit"}),
+	}
+	m.reg.MustRegister(m.httpRequests, m.httpDuration, m.dbDuration, m.wsDropped, m.wsRejected, m.loginFailures, m.rateLimited,
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "calls_websocket_clients", Help: "Connected websocket clients."},
+			func() float64 { return float64(s.hub.Count()) }),
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+	return m
+}
+
+func (m *metrics) observeDB(op string, d time.Duration) {
+	m.dbDuration.WithLabelValues(op).Observe(d.Seconds())
+}
+
+func (m *metrics) handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
+}
+
+// statusRecorder remembers the status a handler wrote, for the metrics.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	if r.status == 0 {
+		r.status = code
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *statusRecorder) Write(b []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	return r.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the connection (websockets).
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+// instrument counts each request under its route pattern (bounded labels).
+func (m *metrics) instrument(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &statusRecorder{ResponseWriter: w}
+		next.ServeHTTP(rec, r)
+		route := r.Pattern
+		if route == "" {
+			route = "unmatched"
+		}
+		if rec.status == 0 {
+			rec.status = http.StatusOK
+		}
+		m.httpRequests.WithLabelValues(route, r.Method, strconv.Itoa(rec.status)).Inc()
+		m.httpDuration.WithLabelValues(route).Observe(time.Since(start).Seconds())
+	})
+}

@@ -1,0 +1,239 @@
+// Package server is the calls application: the HTTP API, the websocket hub,
+// authentication and the web UI. main builds a Config and calls Run.
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"calls/server/hub"
+	"calls/server/limiter"
+	"calls/store"
+)
+
+// Config is everything `calls serve` was told.
+type Config struct {
+	DataDir  string
+	Listen   string
+	Insecure bool   // plain HTTP (localhost or behind a TLS proxy)
+	TLSCert  string // PEM files; both or neither
+	TLSKey   string
+	Domain   string // ACME (Let's Encrypt) for this host name
+
+	SessionTTL time.Duration
+	UI         fs.FS // the web UI files (index.html at the root)
+	Version    string
+	Logger     *slog.Logger
+
+	// Listener, when set, is used instead of listening on Listen (tests).
+	Listener net.Listener
+	// Ready, when set, receives the base URL once the server accepts requests.
+	Ready func(url string)
+}
+
+// Server is one running calls instance.
+type Server struct {
+	cfg     Config
+	log     *slog.Logger
+	store   *store.Store
+	hub     *hub.Hub
+	metrics *metrics
+	http    *http.Server
+	tls     *tls.Config
+
+	loginIP      *limiter.Limiter // every login attempt, per client IP
+	loginAccount *limiter.Limiter // failed logins, per account
+
+	setupMu   sync.Mutex
+	setupCode string // one-time code for the first admin; "" once used
+
+	secureCookie bool
+}
+
+// New opens the data directory and prepares a server; nothing listens yet.
+// The caller must Close it.
+func New(ctx context.Context, cfg Config) (*Server, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	if cfg.SessionTTL == 0 {
+		cfg.SessionTTL = 30 * 24 * time.Hour
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("create data dir %s: %w", cfg.DataDir, err)
+	}
+	st, err := store.Open(ctx, filepath.Join(cfg.DataDir, "calls.db"), store.Options{})
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{
+		cfg:          cfg,
+		log:          cfg.Logger,
+		store:        st,
+		hub:          hub.New(),
+		loginIP:      limiter.New(20, 3*time.Second, nil),
+		loginAccount: limiter.New(10, 30*time.Second, nil),
+	}
+	s.metrics = newMetrics(s)
+	st.Observe = s.metrics.observeDB
+	s.hub.OnDrop = func(c *hub.Client) {
+		s.metrics.wsDropped.Inc()
+		s.log.Warn("websocket client dropped: too slow", "user", c.UserID)
+	}
+	if err := s.prepareSetup(ctx); err != nil {
+		st.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Store is the server's database (tests and admin commands use it).
+func (s *Server) Store() *store.Store { return s.store }
+
+// Hub is the server's websocket hub.
+func (s *Server) Hub() *hub.Hub { return s.hub }
+
+// Serve accepts connections until ctx is cancelled, then shuts down
+// gracefully: websocket clients are told, in-flight requests finish (up to
+// a few seconds) and the database is closed.
+func (s *Server) Serve(ctx context.Context) error {
+	ln := s.cfg.Listener
+	if ln == nil {
+		var err error
+		ln, err = net.Listen("tcp", s.cfg.Listen)
+		if err != nil {
+			return fmt.Errorf("--listen %s: %w", s.cfg.Listen, err)
+		}
+	}
+	scheme := "http"
+	if !s.cfg.Insecure {
+		tc, err := s.tlsConfig()
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		s.tls = tc
+		s.secureCookie = true
+		ln = tls.NewListener(ln, tc)
+		scheme = "https"
+	}
+	s.http = &http.Server{
+		Handler:           s.routes(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+		BaseContext:       func(net.Listener) context.Context { return ctx },
+	}
+
+	errc := make(chan error, 1)
+	go func() { errc <- s.http.Serve(ln) }()
+	go s.janitor(ctx)
+
+	urls := advertisedURLs(scheme, ln.Addr().(*net.TCPAddr), s.cfg.Domain)
+	s.log.Info("calls is ready", "url", urls[0], "version", s.cfg.Version, "data", s.cfg.DataDir)
+	for _, u := range urls[1:] {
+		s.log.Info("also reachable", "url", u)
+	}
+	s.announceSetup(urls[0])
+	if s.cfg.Ready != nil {
+		s.cfg.Ready(urls[0])
+	}
+
+	select {
+	case err := <-errc:
+		return fmt.Errorf("http server: %w", err)
+	case <-ctx.Done():
+	}
+	s.log.Info("shutting down")
+	s.hub.Shutdown()
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := s.http.Shutdown(sctx); err != nil {
+		s.log.Warn("shutdown: connections still open, closing them", "err", err)
+		s.http.Close()
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// Close releases the database.
+func (s *Server) Close() error { return s.store.Close() }
+
+// janitor removes expired sessions now and then.
+func (s *Server) janitor(ctx context.Context) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if n, err := s.store.DeleteExpiredSessions(ctx); err != nil {
+				s.log.Warn("delete expired sessions", "err", err)
+			} else if n > 0 {
+				s.log.Debug("deleted expired sessions", "count", n)
+			}
+		}
+	}
+}
+
+// advertisedURLs lists the URLs a person can open: the domain if any, else
+// localhost or the bound address, then the machine's other addresses.
+func advertisedURLs(scheme string, addr *net.TCPAddr, domain string) []string {
+	port := addr.Port
+	withPort := func(host string) string {
+		if (scheme == "https" && port == 443) || (scheme == "http" && port == 80) {
+			return fmt.Sprintf("%s://%s", scheme, host)
+		}
+		return fmt.Sprintf("%s://%s", scheme, net.JoinHostPort(host, fmt.Sprint(port)))
+	}
+	var urls []string
+	if domain != "" {
+		urls = append(urls, withPort(domain))
+	}
+	if !addr.IP.IsUnspecified() {
+		return append(urls, withPort(addr.IP.String()))
+	}
+	urls = append(urls, withPort("localhost"))
+	ifaces, _ := net.InterfaceAddrs()
+	for _, a := range ifaces {
+		if ipn, ok := a.(*net.IPNet); ok && !ipn.IP.IsLoopback() && !ipn.IP.IsLinkLocalUnicast() && ipn.IP.To4() != nil {
+			urls = append(urls, withPort(ipn.IP.String()))
+		}
+	}
+	return urls
+}
+
+// Run serves with cfg until ctx is cancelled: the whole of `calls serve`.
+// It holds the data directory's lock so a second server cannot share it.
+func Run(ctx context.Context, cfg Config) error {
+	unlock, err := LockDataDir(cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	s, err := New(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	serveErr := s.Serve(ctx)
+	if err := s.Close(); err != nil {
+		s.log.Error("close database", "err", err)
+	}
+	return serveErr
+}

@@ -1,0 +1,142 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"calls/server/auth"
+	"calls/store"
+)
+
+// testServer is a real server on 127.0.0.1 with its own data dir.
+type testServer struct {
+	*Server
+	URL string
+	t   *testing.T
+}
+
+func startServer(t *testing.T) *testServer {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	level := slog.LevelWarn
+	if os.Getenv("CALLS_TEST_LOG") != "" {
+		level = slog.LevelDebug
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s, err := New(ctx, Config{
+		DataDir:  filepath.Join(t.TempDir(), "data"),
+		Insecure: true,
+		Listener: ln,
+		UI:       fstest.MapFS{"index.html": {Data: []byte("<!doctype html><title>calls</title>")}},
+		Logger:   slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ready := make(chan string, 1)
+	s.cfg.Ready = func(url string) { ready <- url }
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(ctx) }()
+	var url string
+	select {
+	case url = <-ready:
+	case err := <-done:
+		t.Fatalf("server stopped: %v", err)
+	}
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+		s.Close()
+	})
+	return &testServer{Server: s, URL: url, t: t}
+}
+
+// addUser creates a user straight in the store.
+func (ts *testServer) addUser(name, role string) *store.User {
+	ts.t.Helper()
+	hash, err := auth.HashPassword(name + "-password")
+	if err != nil {
+		ts.t.Fatal(err)
+	}
+	u, err := ts.store.CreateUser(context.Background(), store.NewUser{Username: name, DisplayName: name, Role: role, PasswordHash: hash})
+	if err != nil {
+		ts.t.Fatal(err)
+	}
+	return u
+}
+
+// login returns a bearer token for the user made by addUser.
+func (ts *testServer) login(name string) string {
+	ts.t.Helper()
+	var out loginResponse
+	status := ts.do("POST", "/api/v1/auth/login", "", map[string]string{"username": name, "password": name + "-password"}, &out)
+	if status != 200 {
+		ts.t.Fatalf("login %s: status %d", name, status)
+	}
+	return out.Token
+}
+
+// do sends a JSON request with an optional bearer token and decodes the
+// answer into out (if not nil); it returns the status.
+func (ts *testServer) do(method, path, token string, body, out any) int {
+	ts.t.Helper()
+	resp := ts.request(method, path, token, body)
+	defer resp.Body.Close()
+	if out != nil {
+		json.NewDecoder(resp.Body).Decode(out)
+	}
+	return resp.StatusCode
+}
+
+func (ts *testServer) request(method, path, token string, body any) *http.Response {
+	ts.t.Helper()
+	var r io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		r = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, ts.URL+path, r)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		ts.t.Fatal(err)
+	}
+	return resp
+}
+
+// browser is an HTTP client with a cookie jar, like a browser tab.
+func (ts *testServer) browser() *http.Client {
+	jar, _ := cookiejar.New(nil)
+	return &http.Client{Jar: jar, Timeout: 10 * time.Second}
+}
+
+func jsonBody(v any) io.Reader {
+	b, _ := json.Marshal(v)
+	return strings.NewReader(string(b))
+}
+
+func decode(resp *http.Response, out any) {
+	json.NewDecoder(resp.Body).Decode(out)
+}

@@ -1,0 +1,55 @@
+package server
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"calls/server/hub"
+)
+
+// websocket serves GET /api/v1/ws. The Origin must match the Host (the
+// websocket library's default), so another site cannot ride a user's cookie.
+func (s *Server) websocket(w http.ResponseWriter, r *http.Request, p *principal) {
+	var since uint64
+	if v := r.URL.Query().Get("since"); v != "" {
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			s.writeError(w, r, errorf(http.StatusBadRequest, "bad_since", "since must be the last seq number seen"))
+			return
+		}
+		since = n
+	}
+	// The http.Server's read/write timeouts would cut a long-lived connection.
+	rc := http.NewResponseController(w)
+	_ = rc.SetReadDeadline(time.Time{})
+	_ = rc.SetWriteDeadline(time.Time{})
+	conn, err := websocket.Accept(w, r, nil)
+	if err != nil {
+		s.metrics.wsRejected.Inc()
+		return // Accept has answered (e.g. 403 for a foreign Origin)
+	}
+	c := s.hub.NewClient(p.User.ID, p.SessionHash)
+	hello := map[string]any{"user": p.User, "server_time": time.Now().UTC()}
+	if err := s.hub.Register(c, since, hello); err != nil {
+		conn.Close(websocket.StatusGoingAway, hub.ReasonShutdown)
+		return
+	}
+	s.log.Debug("websocket connected", "user", p.User.Username)
+	c.Run(r.Context(), conn, s.handleFrame, s.sessionValid(p.SessionHash))
+	s.log.Debug("websocket closed", "user", p.User.Username)
+}
+
+// handleFrame dispatches one client frame. Chat and call messages register
+// here as they are built.
+func (s *Server) handleFrame(_ context.Context, c *hub.Client, f hub.Frame) *hub.Frame {
+	switch f.Type {
+	case "ping":
+		return &hub.Frame{Type: "pong"}
+	default:
+		return &hub.Frame{Type: "error", Data: []byte(`{"code":"unknown_type","error":"unknown frame type"}`)}
+	}
+}

@@ -1,0 +1,230 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"calls/server/hub"
+	"calls/store"
+)
+
+func (ts *testServer) dialWS(token string, query string) (*websocket.Conn, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	h := http.Header{"Authorization": {"Bearer " + token}}
+	c, _, err := websocket.Dial(ctx, strings.Replace(ts.URL, "http", "ws", 1)+"/api/v1/ws"+query, &websocket.DialOptions{HTTPHeader: h})
+	if err == nil {
+		ts.t.Cleanup(func() { c.CloseNow() })
+	}
+	return c, err
+}
+
+func readFrame(t *testing.T, c *websocket.Conn) hub.Frame {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, b, err := c.Read(ctx)
+	if err != nil {
+		t.Fatalf("read frame: %v", err)
+	}
+	var f hub.Frame
+	if err := json.Unmarshal(b, &f); err != nil {
+		t.Fatalf("frame %s: %v", b, err)
+	}
+	return f
+}
+
+func TestWebsocketHelloAndEvents(t *testing.T) {
+	ts := startServer(t)
+	a := ts.addUser("ann", store.RoleMember)
+	ts.addUser("ben", store.RoleMember)
+	ca, err := ts.dialWS(ts.login("ann"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cb, err := ts.dialWS(ts.login("ben"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hello := readFrame(t, ca)
+	if hello.Type != "hello" || !strings.Contains(string(hello.Data), `"username":"ann"`) {
+		t.Fatalf("first frame %s %s", hello.Type, hello.Data)
+	}
+	readFrame(t, cb)
+
+	// An event for ann reaches ann only; one for everyone reaches both.
+	ts.hub.Publish("note", map[string]string{"text": "for ann"}, []string{a.ID})
+	ts.hub.Publish("note", map[string]string{"text": "for all"}, nil)
+	f := readFrame(t, ca)
+	if f.Type != "note" || !strings.Contains(string(f.Data), "for ann") || f.Seq <= hello.Seq {
+		t.Fatalf("ann got %s seq %d %s (hello seq %d)", f.Type, f.Seq, f.Data, hello.Seq)
+	}
+	if f := readFrame(t, cb); !strings.Contains(string(f.Data), "for all") {
+		t.Fatalf("ben got %s", f.Data)
+	}
+
+	// Client frames: ping is answered, junk gets an error, the link stays up.
+	ctx := context.Background()
+	ca.Write(ctx, websocket.MessageText, []byte(`{"type":"ping"}`))
+	if f := readFrame(t, ca); f.Type == "note" {
+		f = readFrame(t, ca)
+		if f.Type != "pong" {
+			t.Fatalf("after ping got %s", f.Type)
+		}
+	} else if f.Type != "pong" {
+		t.Fatalf("after ping got %s", f.Type)
+	}
+	ca.Write(ctx, websocket.MessageText, []byte(`not json`))
+	if f := readFrame(t, ca); f.Type != "error" {
+		t.Fatalf("after junk got %s", f.Type)
+	}
+}
+
+func TestWebsocketRefusesForeignOriginAndAnonymous(t *testing.T) {
+	ts := startServer(t)
+	ts.addUser("ann", store.RoleMember)
+	tok := ts.login("ann")
+	ctx := context.Background()
+	h := http.Header{"Authorization": {"Bearer " + tok}, "Origin": {"https://evil.example"}}
+	_, resp, err := websocket.Dial(ctx, strings.Replace(ts.URL, "http", "ws", 1)+"/api/v1/ws", &websocket.DialOptions{HTTPHeader: h})
+	if err == nil || resp == nil || resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("foreign origin: err=%v resp=%v, want 403", err, resp)
+	}
+	if _, err := ts.dialWS("not-a-token", ""); err == nil {
+		t.Fatal("anonymous websocket accepted")
+	}
+}
+
+// A client that never reads is dropped within seconds, while another
+// client of the same channel still gets every event.
+func TestWebsocketSlowConsumerDropped(t *testing.T) {
+	ts := startServer(t)
+	slow := ts.addUser("slow", store.RoleMember)
+	fast := ts.addUser("fast", store.RoleMember)
+	cs, err := ts.dialWS(ts.login("slow"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = cs // never read from
+	cf, err := ts.dialWS(ts.login("fast"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	readFrame(t, cf)
+
+	got := make(chan int, 1)
+	go func() {
+		n := 0
+		for {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			_, _, err := cf.Read(ctx)
+			cancel()
+			if err != nil {
+				got <- n
+				return
+			}
+			n++
+			if n == 2000 {
+				got <- n
+				return
+			}
+		}
+	}()
+	payload := map[string]string{"text": strings.Repeat("x", 16<<10)}
+	start := time.Now()
+	for i := 0; i < 2000; i++ {
+		ts.hub.Publish("note", payload, []string{slow.ID, fast.ID})
+		if i%100 == 0 {
+			time.Sleep(10 * time.Millisecond) // let the fast reader keep up
+		}
+	}
+	if n := <-got; n != 2000 {
+		t.Fatalf("fast client got %d of 2000 events", n)
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for ts.hub.Online(slow.ID) {
+		if time.Now().After(deadline) {
+			t.Fatal("slow client never dropped")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Logf("slow client dropped after %v", time.Since(start).Round(time.Millisecond))
+}
+
+func TestDeactivationClosesWebsocket(t *testing.T) {
+	ts := startServer(t)
+	ts.addUser("boss", store.RoleAdmin)
+	u := ts.addUser("leaver", store.RoleMember)
+	c, err := ts.dialWS(ts.login("leaver"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	readFrame(t, c)
+	if status := ts.do("PUT", "/api/v1/users/"+u.ID+"/active", ts.login("boss"), map[string]bool{"active": false}, nil); status != 200 {
+		t.Fatalf("deactivate: %d", status)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	_, _, err = c.Read(ctx)
+	if websocket.CloseStatus(err) != websocket.StatusNormalClosure || !strings.Contains(err.Error(), "deactivated") {
+		t.Fatalf("websocket after deactivation: %v", err)
+	}
+	if _, err := ts.dialWS(ts.loginMaybe("leaver"), ""); err == nil {
+		t.Fatal("deactivated user reconnected")
+	}
+}
+
+func (ts *testServer) loginMaybe(name string) string {
+	var out loginResponse
+	ts.do("POST", "/api/v1/auth/login", "", map[string]string{"username": name, "password": name + "-password"}, &out)
+	return out.Token
+}
+
+// A client that reconnects with ?since= receives what it missed, in order,
+// and one whose seq is unknown (older than the ring, or from before a
+// restart) is told to resync.
+func TestWebsocketResume(t *testing.T) {
+	ts := startServer(t)
+	u := ts.addUser("ann", store.RoleMember)
+	other := ts.addUser("zed", store.RoleMember)
+	tok := ts.login("ann")
+	c, err := ts.dialWS(tok, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hello := readFrame(t, c)
+	c.Close(websocket.StatusNormalClosure, "")
+
+	ts.hub.Publish("note", map[string]int{"n": 1}, []string{u.ID})
+	ts.hub.Publish("note", map[string]int{"n": 99}, []string{other.ID})
+	ts.hub.Publish("note", map[string]int{"n": 2}, nil)
+
+	c2, err := ts.dialWS(tok, "?since="+jsonNum(hello.Seq))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := readFrame(t, c2); f.Type != "hello" {
+		t.Fatalf("first frame %s", f.Type)
+	}
+	for _, want := range []string{`{"n":1}`, `{"n":2}`} {
+		if f := readFrame(t, c2); string(f.Data) != want {
+			t.Fatalf("replayed %s, want %s", f.Data, want)
+		}
+	}
+	c3, err := ts.dialWS(tok, "?since=5")
+	if err != nil {
+		t.Fatal(err)
+	}
+	readFrame(t, c3)
+	if f := readFrame(t, c3); f.Type != "resync" {
+		t.Fatalf("stale seq: got %s, want resync", f.Type)
+	}
+}
+
+func jsonNum(n uint64) string { b, _ := json.Marshal(n); return string(b) }
