@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"sync"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -32,6 +33,11 @@ type Store struct {
 	path   string
 	writer *sql.DB // exactly one connection; every write transaction is BEGIN IMMEDIATE
 	reader *sql.DB // query_only pool
+
+	posts      chan *postRequest // to the group-commit writer (unbuffered)
+	closing    chan struct{}
+	writerDone chan struct{}
+	closeOnce  sync.Once
 
 	// Observe, when set, is told how long each store operation took. The
 	// server points it at a Prometheus histogram; store knows nothing of it.
@@ -89,7 +95,9 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n)
 
-	s := &Store{path: path, writer: w, reader: r}
+	s := &Store{path: path, writer: w, reader: r,
+		posts: make(chan *postRequest), closing: make(chan struct{}), writerDone: make(chan struct{})}
+	go s.postWriter()
 	if err := s.migrate(ctx); err != nil {
 		s.Close()
 		return nil, err
@@ -106,6 +114,10 @@ func (s *Store) Path() string { return s.path }
 
 // Close checkpoints the WAL into the main file and closes all connections.
 func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		close(s.closing)
+		<-s.writerDone // finishes the batch in hand first
+	})
 	if s.writer != nil {
 		_, _ = s.writer.Exec("PRAGMA wal_checkpoint(TRUNCATE)")
 	}

@@ -1,0 +1,169 @@
+// app.js is the entry point: it asks the server whether it still needs setting
+// up and who is signed in, then shows the setup, login or app shell view.
+import * as api from './api.js';
+import { el } from './dom.js';
+import { icon } from './icons.js';
+import { loginView } from './login.js';
+import { setupView } from './setup.js';
+import { shellView } from './shell.js';
+import { Socket } from './socket.js';
+
+const root = document.getElementById('app');
+
+const app = {
+  siteName: 'calls',
+  user: null,
+  view: null,
+  socket: null,
+};
+
+/** mount replaces the current view. name lands in #app[data-view] for tests and styles. */
+function mount(name, view) {
+  app.view?.destroy?.();
+  app.view = view;
+  root.dataset.view = name;
+  root.replaceChildren(view.node);
+  view.focus?.();
+}
+
+function setSiteName(name) {
+  if (typeof name === 'string' && name.trim()) app.siteName = name.trim();
+  document.title = app.siteName;
+}
+
+async function boot() {
+  const [setup, me] = await Promise.allSettled([api.setupStatus(), api.me()]);
+  if (setup.status === 'fulfilled') {
+    setSiteName(setup.value.site_name);
+    if (setup.value.needed) {
+      showSetup();
+      return;
+    }
+  }
+  if (me.status === 'fulfilled') {
+    showShell(me.value);
+    return;
+  }
+  if (me.reason.status === 401) {
+    showLogin();
+    return;
+  }
+  showUnavailable(me.reason);
+}
+
+function showSetup() {
+  stopSocket();
+  mount('setup', setupView({
+    siteName: app.siteName,
+    onDone: showShell,
+    onAlreadySetUp: () => showLogin('This server is already set up. Log in with your account.'),
+  }));
+}
+
+function showLogin(notice) {
+  stopSocket();
+  app.user = null;
+  mount('login', loginView({ siteName: app.siteName, onLoggedIn: showShell, notice }));
+}
+
+function showShell(user) {
+  app.user = user;
+  const view = shellView({
+    siteName: app.siteName,
+    user,
+    onLogout: logOut,
+    onReconnectNow: () => app.socket?.reconnectNow(),
+  });
+  mount('shell', view);
+  startSocket(view);
+}
+
+function startSocket(view) {
+  stopSocket();
+  const socket = new Socket({
+    onResync: refresh,
+    onStatus: (state, info) => {
+      view.setConnection(state, info);
+      // A handshake that never opened may mean the session ended (expired,
+      // revoked, user deactivated): the websocket cannot say so, the API can.
+      if (state === 'reconnecting' && !info.opened) checkSession();
+    },
+  });
+  socket.on('hello', (data) => {
+    if (data.user) {
+      app.user = data.user;
+      view.setUser(data.user);
+    }
+  });
+  app.socket = socket;
+  socket.connect();
+}
+
+function stopSocket() {
+  app.socket?.close();
+  app.socket = null;
+}
+
+/** refresh refetches what the shell shows after the socket lost events. */
+async function refresh() {
+  try {
+    const user = await api.me();
+    app.user = user;
+    app.view?.setUser?.(user);
+  } catch (err) {
+    if (err.status === 401 && root.dataset.view === 'shell') showLogin('Your session has ended. Log in again.');
+  }
+}
+
+let checking = false;
+async function checkSession() {
+  if (checking) return;
+  checking = true;
+  try {
+    await api.me();
+  } catch (err) {
+    if (err.status === 401 && root.dataset.view === 'shell') showLogin('Your session has ended. Log in again.');
+  } finally {
+    checking = false;
+  }
+}
+
+async function logOut() {
+  // Close the socket first so its reconnect logic does not race the logout.
+  stopSocket();
+  const view = app.view;
+  try {
+    await api.logout();
+  } catch (err) {
+    // Already signed out on the server: the login view is the right place.
+    if (err.status !== 401) {
+      if (app.view === view) {
+        view.showError(`Could not log out: ${err.message}`);
+        startSocket(view);
+      }
+      return;
+    }
+  }
+  showLogin();
+}
+
+function showUnavailable(err) {
+  const retry = el('button', { type: 'button', class: 'button button-primary' }, 'Try again');
+  retry.addEventListener('click', () => {
+    retry.disabled = true;
+    boot();
+  });
+  mount('error', {
+    node: el('div', { class: 'auth-page' },
+      el('main', { class: 'auth-card auth-card-center' },
+        el('div', { class: 'empty-art empty-art-danger', 'aria-hidden': 'true' }, icon('alert', { size: 32 })),
+        el('h1', { class: 'auth-title' }, `${app.siteName} is not reachable`),
+        el('p', { class: 'auth-intro', role: 'alert' }, err.message),
+        retry,
+      ),
+    ),
+    focus: () => retry.focus(),
+  });
+}
+
+boot();
