@@ -16,10 +16,15 @@ import (
 	"sync"
 	"time"
 
+	"calls/server/filestore"
 	"calls/server/hub"
 	"calls/server/limiter"
+	"calls/server/markdown"
 	"calls/store"
 )
+
+// DefaultMaxUpload is --max-upload's default: 50 MB per file.
+const DefaultMaxUpload = 50 << 20
 
 // Config is everything `calls serve` was told.
 type Config struct {
@@ -31,6 +36,7 @@ type Config struct {
 	Domain   string // ACME (Let's Encrypt) for this host name
 
 	SessionTTL time.Duration
+	MaxUpload  int64 // bytes per uploaded file
 	UI         fs.FS // the web UI files (index.html at the root)
 	Version    string
 	Logger     *slog.Logger
@@ -53,6 +59,12 @@ type Server struct {
 
 	loginIP      *limiter.Limiter // every login attempt, per client IP
 	loginAccount *limiter.Limiter // failed logins, per account
+	postLimit    *limiter.Limiter // posts and commands, per user
+	typingLimit  *limiter.Limiter // typing events, per user and room
+
+	md       *markdown.Renderer
+	files    *filestore.Store
+	presence presence
 
 	setupMu   sync.Mutex
 	setupCode string // one-time code for the first admin; "" once used
@@ -69,11 +81,19 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.SessionTTL == 0 {
 		cfg.SessionTTL = 30 * 24 * time.Hour
 	}
+	if cfg.MaxUpload == 0 {
+		cfg.MaxUpload = DefaultMaxUpload
+	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data dir %s: %w", cfg.DataDir, err)
 	}
 	st, err := store.Open(ctx, filepath.Join(cfg.DataDir, "calls.db"), store.Options{})
 	if err != nil {
+		return nil, err
+	}
+	files, err := filestore.Open(filepath.Join(cfg.DataDir, "files"))
+	if err != nil {
+		st.Close()
 		return nil, err
 	}
 	s := &Server{
@@ -83,7 +103,13 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		hub:          hub.New(),
 		loginIP:      limiter.New(20, 3*time.Second, nil),
 		loginAccount: limiter.New(10, 30*time.Second, nil),
+		postLimit:    limiter.New(20, 200*time.Millisecond, nil),
+		typingLimit:  limiter.New(1, 2*time.Second, nil),
+		md:           markdown.New(),
+		files:        files,
+		presence:     presence{last: map[string]string{}},
 	}
+	s.hub.OnPresence = s.presenceChanged
 	s.metrics = newMetrics(s)
 	st.Observe = s.metrics.observeDB
 	s.hub.OnDrop = func(c *hub.Client) {

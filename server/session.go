@@ -68,6 +68,10 @@ func (s *Server) authenticate(r *http.Request) (*principal, error) {
 	}
 	hash := auth.HashToken(tok)
 	u, _, err := s.store.SessionUser(r.Context(), hash)
+	if errors.Is(err, store.ErrNotFound) {
+		// Not a session: maybe a bot's long-lived API token.
+		u, err = s.store.APITokenUser(r.Context(), hash)
+	}
 	switch {
 	case errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrSessionExpiry):
 		return nil, errorf(http.StatusUnauthorized, "unauthorized", "session expired or logged out; log in again")
@@ -187,6 +191,9 @@ func (s *Server) sessionValid(hash string) func(ctx context.Context) error {
 		ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		defer cancel()
 		_, _, err := s.store.SessionUser(ctx, hash)
+		if errors.Is(err, store.ErrNotFound) {
+			_, err = s.store.APITokenUser(ctx, hash)
+		}
 		switch {
 		case errors.Is(err, store.ErrDeactivated):
 			return errors.New(hub.ReasonDeactivated)

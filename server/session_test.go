@@ -53,7 +53,8 @@ func TestAuthScenarios(t *testing.T) {
 		{"bad username", "POST", "/api/v1/users", adminTok, map[string]string{"username": "../x", "password": "x1-password"}, 400, "invalid_username"},
 		{"short password", "POST", "/api/v1/users", adminTok, map[string]string{"username": "x2", "password": "short"}, 400, "invalid_password"},
 		{"member may not create users", "POST", "/api/v1/users", memberTok, map[string]string{"username": "x3", "password": "x3-password"}, 403, "admin_only"},
-		{"member may not list users", "GET", "/api/v1/users", memberTok, nil, 403, "admin_only"},
+		{"member may not list all users", "GET", "/api/v1/admin/users", memberTok, nil, 403, "admin_only"},
+		{"member lists active users", "GET", "/api/v1/users", memberTok, nil, 200, ""},
 		{"unknown API route", "GET", "/api/v1/nope", adminTok, nil, 404, "no_route"},
 	}
 	for _, sc := range scenarios {

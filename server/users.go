@@ -1,8 +1,11 @@
 package server
 
 import (
+	"errors"
 	"net/http"
 	"regexp"
+	"slices"
+	"strings"
 
 	"calls/server/auth"
 	"calls/server/hub"
@@ -34,6 +37,7 @@ type createUserRequest struct {
 	Password    string `json:"password"`
 	Role        string `json:"role"`
 	DisplayName string `json:"display_name"`
+	IsBot       bool   `json:"is_bot"`
 }
 
 func (s *Server) createUser(w http.ResponseWriter, r *http.Request, p *principal) {
@@ -53,16 +57,21 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request, p *principal
 		s.writeError(w, r, err)
 		return
 	}
-	hash, err := auth.HashPassword(req.Password)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
+	// A bot has no password: it acts through API tokens and webhooks.
+	hash := ""
+	if !req.IsBot || req.Password != "" {
+		h, err := auth.HashPassword(req.Password)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		hash = h
 	}
 	if req.DisplayName == "" {
 		req.DisplayName = req.Username
 	}
 	u, err := s.store.CreateUser(r.Context(), store.NewUser{Username: req.Username, DisplayName: req.DisplayName,
-		Role: req.Role, PasswordHash: hash})
+		Role: req.Role, PasswordHash: hash, IsBot: req.IsBot})
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -71,16 +80,109 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request, p *principal
 	writeJSON(w, http.StatusCreated, u)
 }
 
+// userView is a user as others see them, with presence.
+type userView struct {
+	*store.User
+	Status string `json:"status"`
+}
+
+func (s *Server) viewUsers(us []*store.User) []userView {
+	out := make([]userView, len(us))
+	for i, u := range us {
+		out[i] = userView{User: u, Status: s.presenceStatus(u.ID)}
+	}
+	return out
+}
+
+// listUsers serves the people pickers: active users the caller can reach
+// (a guest only those sharing a room with them), filtered by name prefix.
 func (s *Server) listUsers(w http.ResponseWriter, r *http.Request, p *principal) {
+	var us []*store.User
+	var err error
+	if p.User.Role == store.RoleGuest {
+		us, err = s.store.UsersSharingRooms(r.Context(), p.User.ID)
+	} else {
+		us, err = s.store.ListUsers(r.Context())
+	}
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	q := strings.ToLower(r.URL.Query().Get("q"))
+	kept := us[:0]
+	for _, u := range us {
+		if !u.Active() {
+			continue
+		}
+		if q != "" && !strings.HasPrefix(strings.ToLower(u.Username), q) && !strings.HasPrefix(strings.ToLower(u.DisplayName), q) {
+			continue
+		}
+		kept = append(kept, u)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"users": s.viewUsers(kept)})
+}
+
+// adminListUsers lists everyone, deactivated users included.
+func (s *Server) adminListUsers(w http.ResponseWriter, r *http.Request, p *principal) {
 	us, err := s.store.ListUsers(r.Context())
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	if us == nil {
-		us = []*store.User{}
+	writeJSON(w, http.StatusOK, map[string]any{"users": s.viewUsers(us)})
+}
+
+func (s *Server) getUser(w http.ResponseWriter, r *http.Request, p *principal) {
+	id := r.PathValue("id")
+	u, err := s.store.UserByID(r.Context(), id)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"users": us})
+	if p.User.Role == store.RoleGuest && u.ID != p.User.ID {
+		visible, err := s.store.UsersSharingRooms(r.Context(), p.User.ID)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		if !slices.ContainsFunc(visible, func(v *store.User) bool { return v.ID == u.ID }) {
+			s.writeError(w, r, errNotFound)
+			return
+		}
+	}
+	writeJSON(w, http.StatusOK, userView{User: u, Status: s.presenceStatus(u.ID)})
+}
+
+// writeUsers answers {"users": [...]} for a list of ids.
+func (s *Server) writeUsers(w http.ResponseWriter, r *http.Request, ids []string) {
+	us := make([]*store.User, 0, len(ids))
+	for _, id := range ids {
+		u, err := s.store.UserByID(r.Context(), id)
+		if err != nil {
+			continue
+		}
+		us = append(us, u)
+	}
+	slices.SortFunc(us, func(a, b *store.User) int { return strings.Compare(a.Username, b.Username) })
+	writeJSON(w, http.StatusOK, map[string]any{"members": s.viewUsers(us)})
+}
+
+// activeUser loads a user by id who may be added to things.
+func (s *Server) activeUser(r *http.Request, id string) (*store.User, error) {
+	if !store.ValidID(id) {
+		return nil, errorf(http.StatusBadRequest, "bad_user", "user_id is not a user")
+	}
+	u, err := s.store.UserByID(r.Context(), id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, errorf(http.StatusBadRequest, "bad_user", "no such user")
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !u.Active() {
+		return nil, errorf(http.StatusBadRequest, "deactivated", "%s is deactivated", u.Username)
+	}
+	return u, nil
 }
 
 // setUserActive deactivates or reactivates a user. Deactivation revokes

@@ -45,10 +45,14 @@ func (s *Server) websocket(w http.ResponseWriter, r *http.Request, p *principal)
 
 // handleFrame dispatches one client frame. Chat and call messages register
 // here as they are built.
-func (s *Server) handleFrame(_ context.Context, c *hub.Client, f hub.Frame) *hub.Frame {
+func (s *Server) handleFrame(ctx context.Context, c *hub.Client, f hub.Frame) *hub.Frame {
 	switch f.Type {
 	case "ping":
 		return &hub.Frame{Type: "pong"}
+	case "typing":
+		return s.handleTyping(ctx, c, f.Data)
+	case "presence":
+		return s.handlePresenceFrame(ctx, c, f.Data)
 	default:
 		return &hub.Frame{Type: "error", Data: []byte(`{"code":"unknown_type","error":"unknown frame type"}`)}
 	}

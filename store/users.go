@@ -156,3 +156,53 @@ func (s *Store) SetPassword(ctx context.Context, userID, hash string) error {
 func isUniqueViolation(err error) bool {
 	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")
 }
+
+// UsersSharingRooms lists the active users who share at least one room
+// with userID (what a guest may see), the user included.
+func (s *Store) UsersSharingRooms(ctx context.Context, userID string) ([]*User, error) {
+	rows, err := s.reader.QueryContext(ctx, "SELECT "+prefixed("u.", userColumns)+` FROM users u
+		WHERE u.deactivated_at IS NULL AND u.id IN (
+			SELECT m2.user_id FROM channel_members m1 JOIN channel_members m2 ON m1.channel_id = m2.channel_id
+			JOIN channels c ON c.id = m1.channel_id AND c.deleted_at IS NULL
+			WHERE m1.user_id = ?) ORDER BY u.username`, userID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	us := []*User{}
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, err
+		}
+		us = append(us, u)
+	}
+	return us, rows.Err()
+}
+
+// UsersByUsernames resolves usernames (any case) to active users.
+func (s *Store) UsersByUsernames(ctx context.Context, names []string) ([]*User, error) {
+	out := []*User{}
+	for _, n := range names {
+		u, err := s.UserByUsername(ctx, n)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if u.Active() {
+			out = append(out, u)
+		}
+	}
+	return out, nil
+}
+
+// prefixed qualifies each column of a plain list with a table alias.
+func prefixed(alias, cols string) string {
+	parts := strings.Split(cols, ", ")
+	for i := range parts {
+		parts[i] = alias + parts[i]
+	}
+	return strings.Join(parts, ", ")
+}

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 
 	"golang.org/x/crypto/argon2"
 )
@@ -87,11 +88,15 @@ func VerifyPassword(encoded, pw string) bool {
 }
 
 // dummyHash is verified against when the user does not exist, so a login
-// for an unknown name costs the same time as a wrong password.
-var dummyHash, _ = HashPassword("not-a-real-password")
+// for an unknown name costs the same time as a wrong password. It is made
+// on first use: hashing at start-up would cost 19 MiB and tens of ms.
+var dummyHash = sync.OnceValue(func() string {
+	h, _ := HashPassword("not-a-real-password")
+	return h
+})
 
 // BurnVerify spends the time of one VerifyPassword.
-func BurnVerify(pw string) { VerifyPassword(dummyHash, pw) }
+func BurnVerify(pw string) { VerifyPassword(dummyHash(), pw) }
 
 // NewToken returns a random 256-bit session token (URL-safe base64) and the
 // hex SHA-256 under which it is stored.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -45,6 +46,7 @@ type Client struct {
 	SessionHash string
 
 	hub       *Hub
+	away      atomic.Bool
 	send      chan []byte
 	done      chan struct{}
 	closeOnce sync.Once
@@ -82,6 +84,9 @@ func (c *Client) Send(typ string, data any) {
 		c.Close(ReasonTooSlow)
 	}
 }
+
+// SetAway records the client's idle state (see Hub.Status).
+func (c *Client) SetAway(away bool) { c.away.Store(away) }
 
 // Close ends the connection with a reason; safe to call many times.
 func (c *Client) Close(reason string) {

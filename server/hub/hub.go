@@ -25,6 +25,10 @@ type Hub struct {
 	ring    [ringSize]ringEntry
 	closed  bool
 
+	// OnPresence, when set, is called (outside the lock) after a user's
+	// first client connects, last one leaves, or one changes idle state.
+	OnPresence func(userID string)
+
 	// OnDrop, when set, is called (outside the lock) for each client dropped
 	// because it could not keep up. The server counts these in /metrics.
 	OnDrop func(c *Client)
@@ -141,6 +145,9 @@ func (h *Hub) Register(c *Client, since uint64, hello any) error {
 	}
 	set[c] = struct{}{}
 	h.count++
+	if h.OnPresence != nil {
+		defer func() { go h.OnPresence(c.UserID) }()
+	}
 
 	oldest := h.first
 	if h.seq >= h.first+ringSize {
@@ -172,7 +179,12 @@ func containsSorted(s []string, v string) bool {
 // unregister removes a client; called by the client when it closes.
 func (h *Hub) unregister(c *Client) {
 	h.mu.Lock()
-	defer h.mu.Unlock()
+	defer func() {
+		h.mu.Unlock()
+		if h.OnPresence != nil {
+			h.OnPresence(c.UserID)
+		}
+	}()
 	if set, ok := h.clients[c.UserID]; ok {
 		if _, ok := set[c]; ok {
 			delete(set, c)
@@ -196,6 +208,30 @@ func (h *Hub) Online(userID string) bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return len(h.clients[userID]) > 0
+}
+
+// Presence states of a user.
+const (
+	StatusOnline  = "online"
+	StatusAway    = "away"
+	StatusOffline = "offline"
+)
+
+// Status is online when any client of the user is active, away when all
+// report idle, offline without clients.
+func (h *Hub) Status(userID string) string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	set := h.clients[userID]
+	if len(set) == 0 {
+		return StatusOffline
+	}
+	for c := range set {
+		if !c.away.Load() {
+			return StatusOnline
+		}
+	}
+	return StatusAway
 }
 
 // DisconnectUser closes every client of a user (deactivation, role change).

@@ -1,0 +1,545 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+	"golang.org/x/net/html"
+	"golang.org/x/net/html/atom"
+
+	"calls/store"
+)
+
+// chatFixture is a team with an admin, two members, a guest and an
+// outsider; a public and a private channel; an archived channel.
+type chatFixture struct {
+	ts                                  *testServer
+	admin, alice, bob, guest, outsider  *store.User
+	adminT, aliceT, bobT, guestT, outT  string
+	team                                string
+	town, public, private, archived, dm string
+}
+
+func newChatFixture(t *testing.T) *chatFixture {
+	ts := startServer(t)
+	f := &chatFixture{ts: ts}
+	f.admin = ts.addUser("admin", store.RoleAdmin)
+	f.alice = ts.addUser("alice", store.RoleMember)
+	f.bob = ts.addUser("bob", store.RoleMember)
+	f.guest = ts.addUser("guest", store.RoleGuest)
+	f.outsider = ts.addUser("outsider", store.RoleMember)
+	f.adminT, f.aliceT, f.bobT, f.guestT, f.outT = ts.login("admin"), ts.login("alice"), ts.login("bob"), ts.login("guest"), ts.login("outsider")
+
+	var team store.Team
+	ts.mustDo("POST", "/api/v1/teams", f.aliceT, map[string]string{"name": "eng", "display_name": "Engineering"}, &team, 201)
+	f.team = team.ID
+	for _, u := range []*store.User{f.bob, f.guest} {
+		ts.mustDo("POST", "/api/v1/teams/"+team.ID+"/members", f.aliceT, map[string]string{"user_id": u.ID}, nil, 201)
+	}
+	var chans struct{ Channels []*store.Channel }
+	ts.mustDo("GET", "/api/v1/teams/"+team.ID+"/channels", f.aliceT, nil, &chans, 200)
+	f.town = chans.Channels[0].ID
+	f.public = f.mkChannel("general", "public", f.aliceT)
+	f.private = f.mkChannel("secret", "private", f.aliceT)
+	f.archived = f.mkChannel("old", "public", f.aliceT)
+	ts.mustDo("POST", "/api/v1/channels/"+f.public+"/join", f.bobT, nil, nil, 204)
+	ts.mustDo("POST", "/api/v1/channels/"+f.archived+"/archive", f.aliceT, nil, nil, 200)
+	var dm store.Channel
+	ts.mustDo("POST", "/api/v1/dms", f.aliceT, map[string]any{"user_ids": []string{f.bob.ID}}, &dm, 201)
+	f.dm = dm.ID
+	return f
+}
+
+func (f *chatFixture) mkChannel(name, typ, tok string) string {
+	var c store.Channel
+	f.ts.mustDo("POST", "/api/v1/channels", tok, map[string]string{"team_id": f.team, "name": name, "display_name": name, "type": typ}, &c, 201)
+	return c.ID
+}
+
+func (f *chatFixture) postAs(tok, channel, msg string) *postView {
+	var p postView
+	f.ts.mustDo("POST", "/api/v1/channels/"+channel+"/posts", tok, map[string]string{"message": msg}, &p, 201)
+	return &p
+}
+
+func (ts *testServer) mustDo(method, path, token string, body, out any, want int) {
+	ts.t.Helper()
+	resp := ts.request(method, path, token, body)
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != want {
+		ts.t.Fatalf("%s %s: status %d, want %d: %s", method, path, resp.StatusCode, want, b)
+	}
+	if out != nil {
+		if err := json.Unmarshal(b, out); err != nil {
+			ts.t.Fatalf("%s %s: %v: %s", method, path, err, b)
+		}
+	}
+}
+
+// Every chat route, with the people who may and may not use it.
+func TestChatAPIScenarios(t *testing.T) {
+	f := newChatFixture(t)
+	ts := f.ts
+	post := f.postAs(f.aliceT, f.private, "private words")
+	pubPost := f.postAs(f.aliceT, f.public, "public words")
+	bobPost := f.postAs(f.bobT, f.public, "bob's words")
+	ch := func(id, rest string) string { return "/api/v1/channels/" + id + rest }
+	long := strings.Repeat("x", MaxMessageLen+1)
+
+	scenarios := []struct {
+		name   string
+		method string
+		path   string
+		token  string
+		body   any
+		status int
+		code   string
+	}{
+		// teams
+		{"list teams", "GET", "/api/v1/teams", f.bobT, nil, 200, ""},
+		{"guest cannot create team", "POST", "/api/v1/teams", f.guestT, map[string]string{"name": "g"}, 403, "guest"},
+		{"bad team name", "POST", "/api/v1/teams", f.bobT, map[string]string{"name": "Bad Name"}, 400, "invalid_name"},
+		{"duplicate team", "POST", "/api/v1/teams", f.bobT, map[string]string{"name": "eng"}, 409, "conflict"},
+		{"outsider cannot see team", "GET", "/api/v1/teams/" + f.team + "/members", f.outT, nil, 404, "not_found"},
+		{"member cannot add to team", "POST", "/api/v1/teams/" + f.team + "/members", f.bobT, map[string]string{"user_id": f.outsider.ID}, 403, "forbidden"},
+		{"guest browses no channels", "GET", "/api/v1/teams/" + f.team + "/channels", f.guestT, nil, 200, ""},
+		// channels
+		{"sidebar", "GET", "/api/v1/channels", f.bobT, nil, 200, ""},
+		{"guest cannot create channel", "POST", "/api/v1/channels", f.guestT, map[string]string{"team_id": f.team, "name": "x", "type": "public"}, 403, "guest"},
+		{"outsider cannot create in team", "POST", "/api/v1/channels", f.outT, map[string]string{"team_id": f.team, "name": "x", "type": "public"}, 400, "bad_team"},
+		{"bad channel type", "POST", "/api/v1/channels", f.aliceT, map[string]string{"team_id": f.team, "name": "x", "type": "dm"}, 400, "invalid_type"},
+		{"duplicate channel", "POST", "/api/v1/channels", f.aliceT, map[string]string{"team_id": f.team, "name": "general", "type": "private"}, 409, "conflict"},
+		{"team member reads public", "GET", ch(f.public, "/posts"), f.bobT, nil, 200, ""},
+		{"guest cannot read public it is not in", "GET", ch(f.public, "/posts"), f.guestT, nil, 404, "not_found"},
+		{"non-member cannot read private", "GET", ch(f.private, "/posts"), f.bobT, nil, 404, "not_found"},
+		{"outsider cannot read public", "GET", ch(f.public, "/posts"), f.outT, nil, 404, "not_found"},
+		{"outsider cannot read dm", "GET", ch(f.dm, "/posts"), f.outT, nil, 404, "not_found"},
+		{"unknown channel", "GET", ch(strings.Repeat("y", 26), ""), f.aliceT, nil, 404, "not_found"},
+		{"garbage channel id", "GET", ch("..%2f..%2fetc", ""), f.aliceT, nil, 404, "not_found"},
+		{"guest cannot join public", "POST", ch(f.public, "/join"), f.guestT, nil, 404, "not_found"},
+		{"member cannot join private", "POST", ch(f.private, "/join"), f.bobT, nil, 404, "not_found"},
+		{"non-manager cannot rename", "PATCH", ch(f.public, ""), f.bobT, map[string]string{"display_name": "x"}, 403, "forbidden"},
+		{"member sets header", "PATCH", ch(f.public, ""), f.bobT, map[string]string{"header": "new header"}, 200, ""},
+		{"header too long", "PATCH", ch(f.public, ""), f.bobT, map[string]string{"header": strings.Repeat("h", 1025)}, 400, "invalid_header"},
+		{"non-manager cannot archive", "POST", ch(f.public, "/archive"), f.bobT, nil, 403, "forbidden"},
+		{"non-manager cannot delete", "DELETE", ch(f.public, ""), f.bobT, nil, 403, "forbidden"},
+		{"dm cannot be deleted", "DELETE", ch(f.dm, ""), f.aliceT, nil, 403, "direct_room"},
+		{"dm cannot be left", "POST", ch(f.dm, "/leave"), f.aliceT, nil, 400, "direct_room"},
+		{"members of private hidden", "GET", ch(f.private, "/members"), f.bobT, nil, 404, "not_found"},
+		{"invite outsider to team channel", "POST", ch(f.private, "/members"), f.aliceT, map[string]string{"user_id": f.outsider.ID}, 400, "not_in_team"},
+		{"member cannot remove others", "DELETE", ch(f.public, "/members/"+f.alice.ID), f.bobT, nil, 403, "forbidden"},
+		{"discussion under dm", "POST", "/api/v1/channels", f.aliceT, map[string]any{"type": "discussion", "parent_id": f.dm, "display_name": "plan"}, 201, ""},
+		{"discussion needs readable parent", "POST", "/api/v1/channels", f.bobT, map[string]any{"type": "discussion", "parent_id": f.private, "display_name": "x"}, 404, "not_found"},
+		{"dm with self only", "POST", "/api/v1/dms", f.aliceT, map[string]any{"user_ids": []string{f.alice.ID}}, 400, "bad_user_ids"},
+		{"dm again is the same room", "POST", "/api/v1/dms", f.bobT, map[string]any{"user_ids": []string{f.alice.ID}}, 200, ""},
+		{"group dm of 3", "POST", "/api/v1/dms", f.aliceT, map[string]any{"user_ids": []string{f.bob.ID, f.outsider.ID}}, 201, ""},
+		{"guest cannot dm strangers", "POST", "/api/v1/dms", f.guestT, map[string]any{"user_ids": []string{f.outsider.ID}}, 400, "bad_user"},
+		// posts
+		{"member posts", "POST", ch(f.public, "/posts"), f.bobT, map[string]string{"message": "hi"}, 201, ""},
+		{"team member must join to post", "POST", ch(f.town, "/posts"), f.outT, map[string]string{"message": "hi"}, 404, "not_found"},
+		{"non-member cannot post private", "POST", ch(f.private, "/posts"), f.bobT, map[string]string{"message": "hi"}, 404, "not_found"},
+		{"empty message", "POST", ch(f.public, "/posts"), f.bobT, map[string]string{"message": "  "}, 400, "empty_message"},
+		{"message too long", "POST", ch(f.public, "/posts"), f.bobT, map[string]string{"message": long}, 400, "message_too_long"},
+		{"message at the limit", "POST", ch(f.public, "/posts"), f.bobT, map[string]string{"message": long[1:]}, 201, ""},
+		{"archived is read-only", "POST", ch(f.archived, "/posts"), f.aliceT, map[string]string{"message": "hi"}, 403, "archived"},
+		{"archived is readable", "GET", ch(f.archived, "/posts"), f.aliceT, nil, 200, ""},
+		{"reply to root", "POST", ch(f.public, "/posts"), f.bobT, map[string]string{"message": "re", "root_id": pubPost.ID}, 201, ""},
+		{"reply to root of another room", "POST", ch(f.public, "/posts"), f.aliceT, map[string]string{"message": "re", "root_id": post.ID}, 400, "bad_root"},
+		{"bad limit", "GET", ch(f.public, "/posts?limit=500"), f.bobT, nil, 400, "bad_limit"},
+		{"others cannot edit", "PATCH", "/api/v1/posts/" + pubPost.ID, f.bobT, map[string]string{"message": "x"}, 403, "not_author"},
+		{"author edits", "PATCH", "/api/v1/posts/" + bobPost.ID, f.bobT, map[string]string{"message": "bob's edited words"}, 200, ""},
+		{"others cannot delete", "DELETE", "/api/v1/posts/" + pubPost.ID, f.bobT, nil, 403, "not_author"},
+		{"hidden post", "GET", "/api/v1/posts/" + post.ID, f.bobT, nil, 404, "not_found"},
+		{"thread", "GET", "/api/v1/posts/" + pubPost.ID + "/thread", f.bobT, nil, 200, ""},
+		{"react", "POST", "/api/v1/posts/" + pubPost.ID + "/reactions", f.bobT, map[string]string{"emoji": "👍"}, 200, ""},
+		{"bad emoji", "POST", "/api/v1/posts/" + pubPost.ID + "/reactions", f.bobT, map[string]string{"emoji": "<b>"}, 400, "bad_emoji"},
+		{"react on hidden", "POST", "/api/v1/posts/" + post.ID + "/reactions", f.bobT, map[string]string{"emoji": "👍"}, 404, "not_found"},
+		{"admin deletes others' post", "DELETE", "/api/v1/posts/" + bobPost.ID, f.adminT, nil, 404, "not_found"},
+		{"search", "GET", "/api/v1/search?q=words", f.bobT, nil, 200, ""},
+		{"empty search", "GET", "/api/v1/search?q=", f.bobT, nil, 400, "bad_query"},
+		// commands
+		{"help", "POST", ch(f.public, "/commands"), f.bobT, map[string]string{"command": "/help"}, 200, ""},
+		{"not a command", "POST", ch(f.public, "/commands"), f.bobT, map[string]string{"command": "hello"}, 400, "bad_command"},
+		{"command in hidden room", "POST", ch(f.private, "/commands"), f.bobT, map[string]string{"command": "/help"}, 404, "not_found"},
+		// users
+		{"guest sees only room mates", "GET", "/api/v1/users/" + f.outsider.ID, f.guestT, nil, 404, "not_found"},
+	}
+	for _, sc := range scenarios {
+		t.Run(sc.name, func(t *testing.T) {
+			resp := ts.request(sc.method, sc.path, sc.token, sc.body)
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			if resp.StatusCode != sc.status {
+				t.Fatalf("status %d, want %d: %s", resp.StatusCode, sc.status, b)
+			}
+			if sc.code != "" {
+				var e map[string]string
+				json.Unmarshal(b, &e)
+				if e["code"] != sc.code || e["error"] == "" {
+					t.Fatalf("error %v, want code %s", e, sc.code)
+				}
+			}
+		})
+	}
+}
+
+func TestDeactivatedTokenDenied(t *testing.T) {
+	f := newChatFixture(t)
+	f.ts.mustDo("PUT", "/api/v1/users/"+f.bob.ID+"/active", f.adminT, map[string]bool{"active": false}, nil, 200)
+	for _, path := range []string{"/api/v1/channels", "/api/v1/channels/" + f.public + "/posts"} {
+		if st := f.ts.do("GET", path, f.bobT, nil, nil); st != 401 {
+			t.Errorf("GET %s with a deactivated user's token: %d, want 401", path, st)
+		}
+	}
+	// Their posts stay.
+	var list struct{ Posts []*postView }
+	f.ts.mustDo("GET", "/api/v1/channels/"+f.public+"/posts", f.aliceT, nil, &list, 200)
+	_ = list
+}
+
+func TestPostPagingAndUnread(t *testing.T) {
+	f := newChatFixture(t)
+	var ids []string
+	for i := 0; i < 7; i++ {
+		ids = append(ids, f.postAs(f.aliceT, f.public, fmt.Sprintf("m%d", i)).ID)
+	}
+	var page struct {
+		Posts   []*postView
+		HasMore bool `json:"has_more"`
+	}
+	f.ts.mustDo("GET", "/api/v1/channels/"+f.public+"/posts?limit=3", f.bobT, nil, &page, 200)
+	if len(page.Posts) != 3 || !page.HasMore || page.Posts[0].ID != ids[6] {
+		t.Fatalf("first page: %d posts, more=%v", len(page.Posts), page.HasMore)
+	}
+	f.ts.mustDo("GET", "/api/v1/channels/"+f.public+"/posts?limit=10&before="+page.Posts[2].ID, f.bobT, nil, &page, 200)
+	if len(page.Posts) != 4 || page.HasMore || page.Posts[0].ID != ids[3] || page.Posts[3].ID != ids[0] {
+		t.Fatalf("second page: %d posts, more=%v", len(page.Posts), page.HasMore)
+	}
+
+	unread := func(tok, channel string) (int, int) {
+		var sb struct{ Channels []*store.SidebarChannel }
+		f.ts.mustDo("GET", "/api/v1/channels", tok, nil, &sb, 200)
+		for _, c := range sb.Channels {
+			if c.ID == channel {
+				return c.Unread, c.MentionCount
+			}
+		}
+		t.Fatalf("channel %s not in sidebar", channel)
+		return 0, 0
+	}
+	f.postAs(f.aliceT, f.public, "hey @bob, look")
+	if u, m := unread(f.bobT, f.public); u != 8 || m != 1 {
+		t.Fatalf("bob's unread/mentions = %d/%d, want 8/1", u, m)
+	}
+	if u, _ := unread(f.aliceT, f.public); u != 0 {
+		t.Fatalf("author's own posts count as unread: %d", u)
+	}
+	f.postAs(f.aliceT, f.dm, "direct")
+	if _, m := unread(f.bobT, f.dm); m != 1 {
+		t.Fatalf("a DM is a mention: got %d", m)
+	}
+	f.ts.mustDo("POST", "/api/v1/channels/"+f.public+"/read", f.bobT, nil, nil, 204)
+	if u, m := unread(f.bobT, f.public); u != 0 || m != 0 {
+		t.Fatalf("after read: %d/%d", u, m)
+	}
+}
+
+func wsEvents(t *testing.T, ts *testServer, tok string) (*websocket.Conn, func(types ...string) hubFrame) {
+	c, err := ts.dialWS(tok, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	readFrame(t, c)
+	return c, func(types ...string) hubFrame {
+		t.Helper()
+		f := readFrameOf(t, c, types...)
+		return hubFrame{Type: f.Type, Data: f.Data}
+	}
+}
+
+type hubFrame struct {
+	Type string
+	Data json.RawMessage
+}
+
+func TestChatRealtime(t *testing.T) {
+	f := newChatFixture(t)
+	ts := f.ts
+	_, alice := wsEvents(t, ts, f.aliceT)
+	bobConn, bob := wsEvents(t, ts, f.bobT)
+
+	p := f.postAs(f.aliceT, f.public, "hello **bob** @bob")
+	ev := bob("post_created")
+	var got struct{ Post postView }
+	json.Unmarshal(ev.Data, &got)
+	if got.Post.ID != p.ID || got.Post.Message != "hello **bob** @bob" || !strings.Contains(got.Post.HTML, "<strong>bob</strong>") {
+		t.Fatalf("bob got %s", ev.Data)
+	}
+	if len(got.Post.Mentions) != 1 || got.Post.Mentions[0] != f.bob.ID {
+		t.Fatalf("mentions %v, want bob", got.Post.Mentions)
+	}
+	alice("post_created")
+
+	ts.mustDo("POST", "/api/v1/posts/"+p.ID+"/reactions", f.bobT, map[string]string{"emoji": "🎉"}, nil, 200)
+	if ev := alice("reaction_added"); !strings.Contains(string(ev.Data), "🎉") {
+		t.Fatalf("alice got %s", ev.Data)
+	}
+	ts.mustDo("PATCH", "/api/v1/posts/"+p.ID, f.aliceT, map[string]string{"message": "edited"}, nil, 200)
+	if ev := bob("post_edited"); !strings.Contains(string(ev.Data), `"message":"edited"`) {
+		t.Fatalf("bob got %s", ev.Data)
+	}
+	ts.mustDo("POST", "/api/v1/posts/"+p.ID+"/reactions", f.bobT, map[string]string{"emoji": "🎉"}, nil, 200)
+	alice("reaction_removed")
+
+	// Typing reaches the other members only.
+	bobConn.Write(context.Background(), websocket.MessageText, []byte(`{"type":"typing","data":{"channel_id":"`+f.public+`"}}`))
+	if ev := alice("typing"); !strings.Contains(string(ev.Data), f.bob.ID) {
+		t.Fatalf("typing %s", ev.Data)
+	}
+
+	// A member removed from a private channel stops receiving it at once.
+	ts.mustDo("POST", "/api/v1/channels/"+f.private+"/members", f.aliceT, map[string]string{"user_id": f.bob.ID}, nil, 201)
+	bob("member_added", "channel_created")
+	f.postAs(f.aliceT, f.private, "before removal")
+	bob("post_created")
+	ts.mustDo("DELETE", "/api/v1/channels/"+f.private+"/members/"+f.bob.ID, f.aliceT, nil, nil, 204)
+	if ev := bob("member_removed"); !strings.Contains(string(ev.Data), f.bob.ID) {
+		t.Fatalf("bob got %s", ev.Data)
+	}
+	f.postAs(f.aliceT, f.private, "after removal")
+	f.postAs(f.aliceT, f.public, "marker")
+	ev = bob("post_created")
+	if !strings.Contains(string(ev.Data), "marker") {
+		t.Fatalf("bob received a post of a room he left: %s", ev.Data)
+	}
+	if st := ts.do("GET", "/api/v1/channels/"+f.private+"/posts", f.bobT, nil, nil); st != 404 {
+		t.Fatalf("removed member reads private room: %d", st)
+	}
+}
+
+func TestSearchOnlyPermitted(t *testing.T) {
+	f := newChatFixture(t)
+	f.postAs(f.aliceT, f.private, "zebra in private")
+	f.postAs(f.aliceT, f.public, "zebra in public")
+	f.postAs(f.aliceT, f.dm, "zebra in dm")
+	f.postAs(f.aliceT, f.public, "nothing to see")
+	cases := []struct {
+		tok  string
+		want int
+	}{
+		{f.aliceT, 3}, {f.bobT, 2}, {f.guestT, 0}, {f.outT, 0},
+	}
+	for _, c := range cases {
+		var res struct{ Posts []*postView }
+		f.ts.mustDo("GET", "/api/v1/search?q=zeb", c.tok, nil, &res, 200)
+		if len(res.Posts) != c.want {
+			t.Errorf("search as %s: %d results, want %d", c.tok[:6], len(res.Posts), c.want)
+		}
+		for _, p := range res.Posts {
+			if strings.Contains(p.Message, "private") && c.tok != f.aliceT {
+				t.Errorf("private message leaked")
+			}
+		}
+	}
+	// FTS operators in the query are plain words, not syntax errors.
+	f.ts.mustDo("GET", "/api/v1/search?q="+url.QueryEscape(`"AND OR NOT ( * NEAR`), f.bobT, nil, nil, 200)
+}
+
+func upload(t *testing.T, ts *testServer, tok, channel, name string, content []byte) *http.Response {
+	t.Helper()
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	fw, _ := mw.CreateFormFile("file", name)
+	fw.Write(content)
+	mw.Close()
+	req, _ := http.NewRequest("POST", ts.URL+"/api/v1/channels/"+channel+"/files", &body)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp
+}
+
+func TestUploads(t *testing.T) {
+	f := newChatFixture(t)
+	ts := f.ts
+	ts.cfg.MaxUpload = 1 << 20
+
+	resp := upload(t, ts, f.aliceT, f.public, "big.bin", bytes.Repeat([]byte{1}, 1<<20+1))
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Fatalf("over-size upload: %d", resp.StatusCode)
+	}
+
+	resp = upload(t, ts, f.aliceT, f.public, "../../x", []byte("plain"))
+	var up struct{ Files []*store.File }
+	json.NewDecoder(resp.Body).Decode(&up)
+	resp.Body.Close()
+	if resp.StatusCode != 201 || up.Files[0].Name != "x" {
+		t.Fatalf("upload ../../x: %d %+v", resp.StatusCode, up.Files)
+	}
+	if _, err := os.Stat(filepath.Join(ts.cfg.DataDir, "..", "x")); err == nil {
+		t.Fatal("file escaped the data dir")
+	}
+
+	html := []byte("<!doctype html><html><script>alert(document.cookie)</script></html>")
+	resp = upload(t, ts, f.aliceT, f.public, "evil.html", html)
+	json.NewDecoder(resp.Body).Decode(&up)
+	resp.Body.Close()
+	evil := up.Files[0]
+	var p postView
+	ts.mustDo("POST", "/api/v1/channels/"+f.public+"/posts", f.aliceT, map[string]any{"message": "see", "file_ids": []string{evil.ID}}, &p, 201)
+	if len(p.Files) != 1 || p.Files[0].ID != evil.ID {
+		t.Fatalf("post files %+v", p.Files)
+	}
+	resp = ts.request("GET", "/api/v1/files/"+evil.ID, f.bobT, nil)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	h := resp.Header
+	if resp.StatusCode != 200 || !bytes.Equal(body, html) {
+		t.Fatalf("download: %d %q", resp.StatusCode, body)
+	}
+	if strings.Contains(h.Get("Content-Type"), "html") || !strings.HasPrefix(h.Get("Content-Disposition"), "attachment") ||
+		h.Get("X-Content-Type-Options") != "nosniff" || !strings.Contains(h.Get("Content-Security-Policy"), "sandbox") {
+		t.Fatalf("HTML upload served unsafely: %v", h)
+	}
+	// Only readers of the room get it; an attached file cannot be reused.
+	if st := ts.do("GET", "/api/v1/files/"+evil.ID, f.outT, nil, nil); st != 404 {
+		t.Fatalf("outsider download: %d", st)
+	}
+	ts.mustDo("POST", "/api/v1/channels/"+f.public+"/posts", f.aliceT, map[string]any{"message": "again", "file_ids": []string{evil.ID}}, nil, 400)
+	// The row's blob exists and matches its hash.
+	hashes, _ := ts.store.AllFileHashes(context.Background())
+	for _, h := range hashes {
+		if err := ts.files.Verify(h); err != nil {
+			t.Fatalf("blob %s: %v", h, err)
+		}
+	}
+}
+
+func TestXSSRendersInert(t *testing.T) {
+	f := newChatFixture(t)
+	payloads := []string{
+		`<script>alert(1)</script>`,
+		`<img src=x onerror=alert(1)>`,
+		`[click](javascript:alert(1))`,
+		`[click](JaVaScRiPt:alert(1))`,
+		`<a href="javascript:alert(1)">x</a>`,
+		`![x](javascript:alert(1))`,
+		`<svg onload=alert(1)>`,
+		`[x](data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==)`,
+	}
+	for _, pl := range payloads {
+		p := f.postAs(f.aliceT, f.public, pl)
+		nodes, err := html.ParseFragment(strings.NewReader(p.HTML), &html.Node{Type: html.ElementNode, DataAtom: atom.Div, Data: "div"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var walk func(n *html.Node)
+		walk = func(n *html.Node) {
+			if n.Type == html.ElementNode {
+				switch n.Data {
+				case "script", "img", "svg", "iframe", "object", "embed", "style":
+					t.Errorf("payload %q rendered a <%s>: %q", pl, n.Data, p.HTML)
+				}
+				for _, a := range n.Attr {
+					v := strings.ToLower(strings.TrimSpace(a.Val))
+					if strings.HasPrefix(a.Key, "on") || a.Key == "style" ||
+						((a.Key == "href" || a.Key == "src") && (strings.HasPrefix(v, "javascript:") || strings.HasPrefix(v, "data:"))) {
+						t.Errorf("payload %q rendered attribute %s=%q", pl, a.Key, a.Val)
+					}
+				}
+			}
+			for c := n.FirstChild; c != nil; c = c.NextSibling {
+				walk(c)
+			}
+		}
+		for _, n := range nodes {
+			walk(n)
+		}
+	}
+}
+
+func TestSlashCommandsAndWebhooks(t *testing.T) {
+	f := newChatFixture(t)
+	ts := f.ts
+	var res commandResult
+	ts.mustDo("POST", "/api/v1/channels/"+f.public+"/commands", f.bobT, map[string]string{"command": "/nope"}, &res, 200)
+	if !res.Ephemeral || !strings.Contains(res.Text, "/help") {
+		t.Fatalf("unknown command: %+v", res)
+	}
+	ts.mustDo("POST", "/api/v1/channels/"+f.public+"/commands", f.bobT, map[string]string{"command": "/me waves"}, &res, 200)
+	if res.Post == nil || res.Post.Type != "me" || res.Post.Message != "*waves*" {
+		t.Fatalf("/me: %+v", res)
+	}
+	ts.mustDo("POST", "/api/v1/channels/"+f.private+"/commands", f.aliceT, map[string]string{"command": "/invite @bob"}, &res, 200)
+	if _, err := ts.store.Membership(context.Background(), f.private, f.bob.ID); err != nil {
+		t.Fatalf("/invite did not add bob: %v", err)
+	}
+	ts.mustDo("POST", "/api/v1/channels/"+f.private+"/commands", f.bobT, map[string]string{"command": "/leave"}, &res, 200)
+	if _, err := ts.store.Membership(context.Background(), f.private, f.bob.ID); err == nil {
+		t.Fatal("/leave did not remove bob")
+	}
+	ts.mustDo("POST", "/api/v1/channels/"+f.town+"/commands", f.bobT, map[string]string{"command": "/join ~general"}, &res, 200)
+	ts.mustDo("POST", "/api/v1/channels/"+f.public+"/commands", f.bobT, map[string]string{"command": "/header Sprint 12"}, &res, 200)
+	var c store.Channel
+	ts.mustDo("GET", "/api/v1/channels/"+f.public, f.bobT, nil, &c, 200)
+	if c.Header != "Sprint 12" {
+		t.Fatalf("/header: %q", c.Header)
+	}
+
+	// A bot with an API token creates a webhook; anyone with its URL posts.
+	var bot store.User
+	ts.mustDo("POST", "/api/v1/users", f.adminT, map[string]any{"username": "ci-bot", "is_bot": true}, &bot, 201)
+	ts.mustDo("POST", "/api/v1/teams/"+f.team+"/members", f.aliceT, map[string]string{"user_id": bot.ID}, nil, 201)
+	var tok struct{ Token string }
+	ts.mustDo("POST", "/api/v1/users/"+bot.ID+"/tokens", f.adminT, map[string]string{"name": "ci"}, &tok, 201)
+	ts.mustDo("POST", "/api/v1/channels/"+f.public+"/join", tok.Token, nil, nil, 204)
+	var hook struct{ URL string }
+	ts.mustDo("POST", "/api/v1/channels/"+f.public+"/hooks", tok.Token, map[string]string{"display_name": "CI"}, &hook, 201)
+	resp, err := http.Post(ts.URL+hook.URL, "application/json", strings.NewReader(`{"text":"build passed"}`))
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("webhook post: %v %v", err, resp)
+	}
+	resp.Body.Close()
+	var list struct{ Posts []*postView }
+	ts.mustDo("GET", "/api/v1/channels/"+f.public+"/posts?limit=1", f.bobT, nil, &list, 200)
+	if list.Posts[0].Message != "build passed" || list.Posts[0].UserID != bot.ID {
+		t.Fatalf("webhook message: %+v", list.Posts[0])
+	}
+	if st := ts.do("POST", "/api/v1/hooks/not-a-token", "", map[string]string{"text": "x"}, nil); st != 404 {
+		t.Fatalf("bad hook token: %d", st)
+	}
+	if st := ts.do("POST", "/api/v1/auth/login", "", map[string]string{"username": "ci-bot", "password": ""}, nil); st != 401 {
+		t.Fatalf("bot password login: %d", st)
+	}
+}
+
+func TestPostRateLimit(t *testing.T) {
+	f := newChatFixture(t)
+	limited := false
+	for i := 0; i < 40 && !limited; i++ {
+		resp := f.ts.request("POST", "/api/v1/channels/"+f.public+"/posts", f.bobT, map[string]string{"message": "spam"})
+		resp.Body.Close()
+		limited = resp.StatusCode == http.StatusTooManyRequests && resp.Header.Get("Retry-After") != ""
+	}
+	if !limited {
+		t.Fatal("40 posts at once were never rate limited")
+	}
+	time.Sleep(0)
+}

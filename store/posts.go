@@ -1,0 +1,362 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Post is one message in a room, or a reply in a thread under a root post.
+type Post struct {
+	PK         int64           `json:"-"`
+	ID         string          `json:"id"`
+	ChannelID  string          `json:"channel_id"`
+	UserID     string          `json:"user_id"`
+	RootID     string          `json:"root_id"`
+	Type       string          `json:"type"`
+	Message    string          `json:"message"`
+	Props      json.RawMessage `json:"props"`
+	ReplyCount int             `json:"reply_count"`
+	CreatedAt  time.Time       `json:"created_at"`
+	EditedAt   *time.Time      `json:"edited_at,omitempty"`
+	DeletedAt  *time.Time      `json:"deleted_at,omitempty"`
+	FileIDs    []string        `json:"file_ids,omitempty"`
+}
+
+// ErrBadRoot means a reply names a root that is not a root post of the room.
+var ErrBadRoot = errors.New("root post not found in this room")
+
+// NewPost is what CreatePost needs.
+type NewPost struct {
+	ChannelID string
+	UserID    string
+	RootID    string
+	Type      string
+	Message   string
+	Props     json.RawMessage
+	FileIDs   []string // files uploaded to this room by this user, not yet attached
+	// Mentioned are user ids whose mention count in the room goes up.
+	Mentioned []string
+}
+
+const postColumns = `p.pk, p.id, p.channel_id, p.user_id, COALESCE(p.root_id, ''), p.type, p.message, p.props,
+	p.reply_count, p.created_at, p.edited_at, p.deleted_at`
+
+func scanPost(row interface{ Scan(...any) error }) (*Post, error) {
+	var p Post
+	var created int64
+	var edited, deleted sql.NullInt64
+	var props string
+	err := row.Scan(&p.PK, &p.ID, &p.ChannelID, &p.UserID, &p.RootID, &p.Type, &p.Message, &props, &p.ReplyCount,
+		&created, &edited, &deleted)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	p.Props = json.RawMessage(props)
+	p.CreatedAt = fromMillis(created)
+	p.EditedAt, p.DeletedAt = fromNullMillis(edited), fromNullMillis(deleted)
+	return &p, nil
+}
+
+// postRequest is one post waiting for the group-commit writer.
+type postRequest struct {
+	ctx  context.Context
+	in   NewPost
+	post *Post
+	done chan error
+}
+
+// maxPostBatch bounds one group commit.
+const maxPostBatch = 256
+
+// CreatePost stores a post durably. Posts from many writers that wait at
+// the same moment share one transaction (group commit): with
+// synchronous=FULL one fsync then acknowledges them all, which is what
+// turns ~3,000 commits/s into tens of thousands of posts/s. The call
+// returns only after the commit that holds the post.
+func (s *Store) CreatePost(ctx context.Context, in NewPost) (*Post, error) {
+	if len(in.Props) == 0 {
+		in.Props = json.RawMessage("{}")
+	}
+	req := &postRequest{ctx: ctx, in: in, done: make(chan error, 1)}
+	select {
+	case s.posts <- req:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-s.closing:
+		return nil, errors.New("store is closing")
+	}
+	// The writer always answers; waiting for it (not ctx) means a caller
+	// never reports failure for a post that was in fact committed.
+	if err := <-req.done; err != nil {
+		return nil, err
+	}
+	return req.post, nil
+}
+
+// postWriter is the goroutine that owns post inserts.
+func (s *Store) postWriter() {
+	defer close(s.writerDone)
+	batch := make([]*postRequest, 0, maxPostBatch)
+	for {
+		var first *postRequest
+		select {
+		case first = <-s.posts:
+		case <-s.closing:
+			return
+		}
+		batch = append(batch[:0], first)
+	drain:
+		for len(batch) < maxPostBatch {
+			select {
+			case r := <-s.posts:
+				batch = append(batch, r)
+			default:
+				break drain
+			}
+		}
+		s.commitPosts(batch)
+	}
+}
+
+func (s *Store) commitPosts(batch []*postRequest) {
+	errs := make([]error, len(batch))
+	err := s.write(context.Background(), "create_posts", func(tx *sql.Tx) error {
+		for i, r := range batch {
+			if r.ctx.Err() != nil {
+				errs[i] = r.ctx.Err()
+				continue
+			}
+			// A savepoint per post: one bad post fails alone.
+			if _, err := tx.Exec("SAVEPOINT post"); err != nil {
+				return err
+			}
+			p, err := insertPost(tx, r.in)
+			if err != nil {
+				errs[i] = err
+				if _, err := tx.Exec("ROLLBACK TO post"); err != nil {
+					return err
+				}
+			}
+			if _, err := tx.Exec("RELEASE post"); err != nil {
+				return err
+			}
+			r.post = p
+		}
+		return nil
+	})
+	for i, r := range batch {
+		switch {
+		case err != nil:
+			r.done <- fmt.Errorf("create post: %w", err)
+		case errs[i] != nil:
+			r.done <- errs[i]
+		default:
+			r.done <- nil
+		}
+	}
+}
+
+func insertPost(tx *sql.Tx, in NewPost) (*Post, error) {
+	t := now()
+	ms := toMillis(t)
+	p := &Post{ID: NewID(), ChannelID: in.ChannelID, UserID: in.UserID, RootID: in.RootID, Type: in.Type,
+		Message: in.Message, Props: in.Props, CreatedAt: t}
+	if in.RootID != "" {
+		res, err := tx.Exec(`UPDATE posts SET reply_count = reply_count + 1, last_reply_at = ?
+			WHERE id = ? AND channel_id = ? AND root_id IS NULL AND deleted_at IS NULL`, ms, in.RootID, in.ChannelID)
+		if err != nil {
+			return nil, err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return nil, ErrBadRoot
+		}
+	}
+	res, err := tx.Exec(`INSERT INTO posts (id, channel_id, user_id, root_id, type, message, props, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, p.ID, p.ChannelID, p.UserID, nullable(p.RootID), p.Type, p.Message, string(p.Props), ms)
+	if err != nil {
+		return nil, err
+	}
+	p.PK, _ = res.LastInsertId()
+	if _, err := tx.Exec("UPDATE channels SET last_post_at = ? WHERE id = ?", ms, p.ChannelID); err != nil {
+		return nil, err
+	}
+	// The author has read their own post.
+	if _, err := tx.Exec("UPDATE channel_members SET last_read_pk = ? WHERE channel_id = ? AND user_id = ?", p.PK, p.ChannelID, p.UserID); err != nil {
+		return nil, err
+	}
+	for _, u := range in.Mentioned {
+		if u == in.UserID {
+			continue
+		}
+		if _, err := tx.Exec("UPDATE channel_members SET mention_count = mention_count + 1 WHERE channel_id = ? AND user_id = ?", p.ChannelID, u); err != nil {
+			return nil, err
+		}
+	}
+	for _, f := range in.FileIDs {
+		res, err := tx.Exec("UPDATE files SET post_id = ? WHERE id = ? AND user_id = ? AND channel_id = ? AND post_id IS NULL",
+			p.ID, f, p.UserID, p.ChannelID)
+		if err != nil {
+			return nil, err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return nil, fmt.Errorf("file %s: %w", f, ErrFileUnusable)
+		}
+		p.FileIDs = append(p.FileIDs, f)
+	}
+	return p, nil
+}
+
+// PostByID returns a post (deleted ones too; callers decide).
+func (s *Store) PostByID(ctx context.Context, id string) (*Post, error) {
+	p, err := scanPost(s.reader.QueryRowContext(ctx, "SELECT "+postColumns+" FROM posts p WHERE p.id = ?", id))
+	if err != nil {
+		return nil, err
+	}
+	if err := s.attachFileIDs(ctx, []*Post{p}); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// ListPosts returns up to limit posts of a room older than the post
+// before (all when ""), newest first, and whether older ones remain.
+// Thread replies are included (the client groups them); deleted posts are
+// left out.
+func (s *Store) ListPosts(ctx context.Context, channelID, before string, limit int) ([]*Post, bool, error) {
+	defer s.observe("list_posts", time.Now())
+	beforePK := int64(1 << 62)
+	if before != "" {
+		if err := s.reader.QueryRowContext(ctx, "SELECT pk FROM posts WHERE id = ? AND channel_id = ?", before, channelID).Scan(&beforePK); err != nil {
+			if errors.Is(err, sql.ErrNoRows) {
+				return nil, false, fmt.Errorf("before: %w", ErrNotFound)
+			}
+			return nil, false, err
+		}
+	}
+	posts, err := s.queryPosts(ctx, "p.channel_id = ? AND p.pk < ? AND p.deleted_at IS NULL ORDER BY p.pk DESC LIMIT ?",
+		channelID, beforePK, limit+1)
+	if err != nil {
+		return nil, false, err
+	}
+	more := len(posts) > limit
+	if more {
+		posts = posts[:limit]
+	}
+	return posts, more, s.attachFileIDs(ctx, posts)
+}
+
+// Thread returns a root post's replies, oldest first.
+func (s *Store) Thread(ctx context.Context, rootID string) ([]*Post, error) {
+	posts, err := s.queryPosts(ctx, "p.root_id = ? AND p.deleted_at IS NULL ORDER BY p.pk", rootID)
+	if err != nil {
+		return nil, err
+	}
+	return posts, s.attachFileIDs(ctx, posts)
+}
+
+func (s *Store) queryPosts(ctx context.Context, where string, args ...any) ([]*Post, error) {
+	rows, err := s.reader.QueryContext(ctx, "SELECT "+postColumns+" FROM posts p WHERE "+where, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	posts := []*Post{}
+	for rows.Next() {
+		p, err := scanPost(rows)
+		if err != nil {
+			return nil, err
+		}
+		posts = append(posts, p)
+	}
+	return posts, rows.Err()
+}
+
+func (s *Store) attachFileIDs(ctx context.Context, posts []*Post) error {
+	if len(posts) == 0 {
+		return nil
+	}
+	byID := make(map[string]*Post, len(posts))
+	args := make([]any, len(posts))
+	for i, p := range posts {
+		byID[p.ID] = p
+		args[i] = p.ID
+	}
+	rows, err := s.reader.QueryContext(ctx, "SELECT post_id, id FROM files WHERE post_id IN (?"+strings.Repeat(",?", len(posts)-1)+") ORDER BY created_at", args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var pid, fid string
+		if err := rows.Scan(&pid, &fid); err != nil {
+			return err
+		}
+		byID[pid].FileIDs = append(byID[pid].FileIDs, fid)
+	}
+	return rows.Err()
+}
+
+// EditPost replaces a post's message and returns it.
+func (s *Store) EditPost(ctx context.Context, id, message string) (*Post, error) {
+	err := s.write(ctx, "edit_post", func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, "UPDATE posts SET message = ?, edited_at = ? WHERE id = ? AND deleted_at IS NULL", message, toMillis(now()), id)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return ErrNotFound
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.PostByID(ctx, id)
+}
+
+// UpdatePostProps replaces a post's props (call posts keep live state there).
+func (s *Store) UpdatePostProps(ctx context.Context, id string, props json.RawMessage) error {
+	return s.write(ctx, "update_post_props", func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, "UPDATE posts SET props = ? WHERE id = ?", string(props), id)
+		return err
+	})
+}
+
+// DeletePost marks a post deleted and clears its text; a deleted root
+// keeps its replies hidden with it.
+func (s *Store) DeletePost(ctx context.Context, id string) (*Post, error) {
+	p, err := s.PostByID(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	err = s.write(ctx, "delete_post", func(tx *sql.Tx) error {
+		ms := toMillis(now())
+		res, err := tx.ExecContext(ctx, "UPDATE posts SET deleted_at = ?, message = '', props = '{}' WHERE id = ? AND deleted_at IS NULL", ms, id)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return ErrNotFound
+		}
+		if p.RootID != "" {
+			_, err = tx.ExecContext(ctx, "UPDATE posts SET reply_count = MAX(reply_count - 1, 0) WHERE id = ?", p.RootID)
+		} else {
+			_, err = tx.ExecContext(ctx, "UPDATE posts SET deleted_at = ?, message = '' WHERE root_id = ? AND deleted_at IS NULL", ms, id)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	t := now()
+	p.DeletedAt, p.Message = &t, ""
+	return p, nil
+}
