@@ -94,6 +94,8 @@ func serveCommand() *cli.Command {
 			&cli.StringFlag{Name: "tls-key", EnvVars: []string{"CALLS_TLS_KEY"}, Usage: "PEM private key file; with --tls-cert"},
 			&cli.StringFlag{Name: "domain", EnvVars: []string{"CALLS_DOMAIN"},
 				Usage: "get a certificate for this host name by ACME (needs the host reachable from the internet on port 443)"},
+			&cli.StringFlag{Name: "max-upload", Value: "50MB", EnvVars: []string{"CALLS_MAX_UPLOAD"},
+				Usage: "largest uploaded file, e.g. 50MB, 1GB, 500KB"},
 			&cli.StringFlag{Name: "log-format", Value: "text", EnvVars: []string{"CALLS_LOG_FORMAT"}, Usage: "text or json"},
 			&cli.StringFlag{Name: "log-level", Value: "info", EnvVars: []string{"CALLS_LOG_LEVEL"}, Usage: "debug, info, warn or error"},
 		},
@@ -154,6 +156,10 @@ func serve(c *cli.Context) error {
 			}
 		}
 	}
+	maxUpload, err := parseSize(c.String("max-upload"))
+	if err != nil {
+		return cli.Exit(fmt.Sprintf("--max-upload %q: %v", c.String("max-upload"), err), 2)
+	}
 	if c.Bool("insecure") && (c.String("tls-cert") != "" || c.String("domain") != "") {
 		return cli.Exit("--insecure serves plain HTTP; drop it to use --tls-cert or --domain", 2)
 	}
@@ -164,15 +170,16 @@ func serve(c *cli.Context) error {
 		stop() // a second Ctrl-C kills at once
 	}()
 	err = server.Run(ctx, server.Config{
-		DataDir:  c.String("data"),
-		Listen:   c.String("listen"),
-		Insecure: c.Bool("insecure"),
-		TLSCert:  c.String("tls-cert"),
-		TLSKey:   c.String("tls-key"),
-		Domain:   c.String("domain"),
-		UI:       webUI(),
-		Version:  buildVersion(),
-		Logger:   log,
+		DataDir:   c.String("data"),
+		Listen:    c.String("listen"),
+		Insecure:  c.Bool("insecure"),
+		TLSCert:   c.String("tls-cert"),
+		TLSKey:    c.String("tls-key"),
+		Domain:    c.String("domain"),
+		UI:        webUI(),
+		MaxUpload: maxUpload,
+		Version:   buildVersion(),
+		Logger:    log,
 	})
 	if err != nil {
 		return err
@@ -485,4 +492,26 @@ func flagsFirst(app *cli.App, args []string) []string {
 		out = append(out, positional...)
 	}
 	return out
+}
+
+// parseSize reads sizes like 50MB, 1GB, 512KB or a plain byte count
+// (decimal units, as people write them).
+func parseSize(v string) (int64, error) {
+	units := []struct {
+		suffix string
+		mult   int64
+	}{{"GB", 1e9}, {"MB", 1e6}, {"KB", 1e3}, {"B", 1}}
+	s := strings.ToUpper(strings.TrimSpace(v))
+	mult := int64(1)
+	for _, u := range units {
+		if strings.HasSuffix(s, u.suffix) {
+			s, mult = strings.TrimSpace(strings.TrimSuffix(s, u.suffix)), u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseFloat(s, 64)
+	if err != nil || n <= 0 || n*float64(mult) > 1<<40 {
+		return 0, errors.New("want a size such as 50MB or 1GB, more than 0 and at most 1TB")
+	}
+	return int64(n * float64(mult)), nil
 }

@@ -141,6 +141,7 @@ func TestCLIErrorsNameTheFlag(t *testing.T) {
 		{[]string{"serve", "--listen", ":99999", "--data", data}, "--listen"},
 		{[]string{"serve", "--listen", "nonsense", "--data", data}, "--listen"},
 		{[]string{"serve", "--log-format", "xml", "--data", data}, "--log-format"},
+		{[]string{"serve", "--max-upload", "lots", "--data", data}, "--max-upload"},
 		{[]string{"serve", "--tls-cert", "x.pem", "--data", data}, "--tls-key"},
 		{[]string{"user", "add", "--data", data}, "NAME"},
 		{[]string{"user", "add", "a/b", "--data", data}, "username"},

@@ -75,7 +75,7 @@ func (s *Server) uploadFiles(w http.ResponseWriter, r *http.Request, p *principa
 func uploadError(err error, max int64) error {
 	var mbe *http.MaxBytesError
 	if errors.Is(err, filestore.ErrTooLarge) || errors.As(err, &mbe) {
-		return errorf(http.StatusRequestEntityTooLarge, "too_large", "a file is over the %d MB limit", max>>20)
+		return errorf(http.StatusRequestEntityTooLarge, "too_large", "a file is over the %d MB limit", max/1_000_000)
 	}
 	return errorf(http.StatusBadRequest, "bad_upload", "upload failed: %v", err)
 }

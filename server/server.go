@@ -24,7 +24,7 @@ import (
 )
 
 // DefaultMaxUpload is --max-upload's default: 50 MB per file.
-const DefaultMaxUpload = 50 << 20
+const DefaultMaxUpload = 50_000_000
 
 // Config is everything `calls serve` was told.
 type Config struct {
