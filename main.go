@@ -94,6 +94,12 @@ func serveCommand() *cli.Command {
 			&cli.StringFlag{Name: "tls-key", EnvVars: []string{"CALLS_TLS_KEY"}, Usage: "PEM private key file; with --tls-cert"},
 			&cli.StringFlag{Name: "domain", EnvVars: []string{"CALLS_DOMAIN"},
 				Usage: "get a certificate for this host name by ACME (needs the host reachable from the internet on port 443)"},
+			&cli.IntFlag{Name: "rtc-port", Value: 8443, EnvVars: []string{"CALLS_RTC_PORT"},
+				Usage: "the one UDP port of all call media (ICE); open it in the firewall"},
+			&cli.StringSliceFlag{Name: "public-ip", EnvVars: []string{"CALLS_PUBLIC_IP"},
+				Usage: "address to advertise to call clients (repeatable), e.g. the public IP of a server behind NAT"},
+			&cli.IntFlag{Name: "max-call-participants", Value: server.DefaultMaxCallParticipants, EnvVars: []string{"CALLS_MAX_CALL_PARTICIPANTS"},
+				Usage: "most people in one call"},
 			&cli.StringFlag{Name: "max-upload", Value: "50MB", EnvVars: []string{"CALLS_MAX_UPLOAD"},
 				Usage: "largest uploaded file, e.g. 50MB, 1GB, 500KB"},
 			&cli.StringFlag{Name: "log-format", Value: "text", EnvVars: []string{"CALLS_LOG_FORMAT"}, Usage: "text or json"},
@@ -156,6 +162,17 @@ func serve(c *cli.Context) error {
 			}
 		}
 	}
+	if p := c.Int("rtc-port"); p < 1 || p > 65535 {
+		return cli.Exit(fmt.Sprintf("--rtc-port %d: must be 1-65535", p), 2)
+	}
+	for _, ip := range c.StringSlice("public-ip") {
+		if net.ParseIP(ip) == nil {
+			return cli.Exit(fmt.Sprintf("--public-ip %q: not an IP address (give one address per flag)", ip), 2)
+		}
+	}
+	if n := c.Int("max-call-participants"); n < 2 || n > 10000 {
+		return cli.Exit(fmt.Sprintf("--max-call-participants %d: must be 2-10000", n), 2)
+	}
 	maxUpload, err := parseSize(c.String("max-upload"))
 	if err != nil {
 		return cli.Exit(fmt.Sprintf("--max-upload %q: %v", c.String("max-upload"), err), 2)
@@ -178,8 +195,13 @@ func serve(c *cli.Context) error {
 		Domain:    c.String("domain"),
 		UI:        webUI(),
 		MaxUpload: maxUpload,
-		Version:   buildVersion(),
-		Logger:    log,
+		RTCAddr:   rtcAddr(c.String("listen"), c.Int("rtc-port")),
+		PublicIPs: c.StringSlice("public-ip"),
+		// Loopback candidates only when the server itself is bound there.
+		ICELoopback:         strings.HasPrefix(c.String("listen"), "127.") || strings.HasPrefix(c.String("listen"), "localhost"),
+		MaxCallParticipants: c.Int("max-call-participants"),
+		Version:             buildVersion(),
+		Logger:              log,
 	})
 	if err != nil {
 		return err
@@ -514,4 +536,10 @@ func parseSize(v string) (int64, error) {
 		return 0, errors.New("want a size such as 50MB or 1GB, more than 0 and at most 1TB")
 	}
 	return int64(n * float64(mult)), nil
+}
+
+// rtcAddr binds the media port on the same host as --listen.
+func rtcAddr(listen string, port int) string {
+	host, _, _ := net.SplitHostPort(listen)
+	return net.JoinHostPort(host, strconv.Itoa(port))
 }

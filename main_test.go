@@ -4,11 +4,13 @@ import (
 	"bufio"
 	"context"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -38,7 +40,7 @@ var urlRE = regexp.MustCompile(`url=(http://127\.0\.0\.1:\d+)`)
 // startServe runs `calls serve` and waits for the URL it prints.
 func startServe(t *testing.T, data string) (*exec.Cmd, string, *strings.Builder) {
 	t.Helper()
-	cmd := calls("serve", "--insecure", "--listen", "127.0.0.1:0", "--data", data)
+	cmd := calls("serve", "--insecure", "--listen", "127.0.0.1:0", "--rtc-port", freeUDPPort(t), "--data", data)
 	stderr, _ := cmd.StderrPipe()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -89,7 +91,7 @@ func TestServeSIGTERMExitsCleanly(t *testing.T) {
 
 	// A second server on the same data dir is refused while the first runs;
 	// admin commands still work beside it.
-	second := calls("serve", "--insecure", "--listen", "127.0.0.1:0", "--data", data)
+	second := calls("serve", "--insecure", "--listen", "127.0.0.1:0", "--rtc-port", freeUDPPort(t), "--data", data)
 	out, err := second.CombinedOutput()
 	if err == nil || !strings.Contains(string(out), "in use by another calls server") {
 		t.Fatalf("second serve: err=%v out=%s", err, out)
@@ -142,6 +144,8 @@ func TestCLIErrorsNameTheFlag(t *testing.T) {
 		{[]string{"serve", "--listen", "nonsense", "--data", data}, "--listen"},
 		{[]string{"serve", "--log-format", "xml", "--data", data}, "--log-format"},
 		{[]string{"serve", "--max-upload", "lots", "--data", data}, "--max-upload"},
+		{[]string{"serve", "--rtc-port", "0", "--data", data}, "--rtc-port"},
+		{[]string{"serve", "--public-ip", "1.2.3", "--data", data}, "--public-ip"},
 		{[]string{"serve", "--tls-cert", "x.pem", "--data", data}, "--tls-key"},
 		{[]string{"user", "add", "--data", data}, "NAME"},
 		{[]string{"user", "add", "a/b", "--data", data}, "username"},
@@ -191,4 +195,14 @@ func TestBackupRestoreCLI(t *testing.T) {
 		t.Fatalf("user list after restore: %v %s", err, out)
 	}
 	io.Discard.Write(out)
+}
+
+// freeUDPPort finds a UDP port nobody uses right now.
+func freeUDPPort(t *testing.T) string {
+	c, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	return strconv.Itoa(c.LocalAddr().(*net.UDPAddr).Port)
 }

@@ -289,9 +289,11 @@ func (s *Server) setChannelArchived(archived bool) authedHandler {
 	}
 }
 
-// roomClosed is called when a room is archived or deleted. Calls hook in
-// here to end a running call and invalidate the call link.
-func (s *Server) roomClosed(r *http.Request, channelID string) {}
+// roomClosed is called when a room is archived or deleted: its running
+// call ends (and its call link answers 410 from now on).
+func (s *Server) roomClosed(r *http.Request, channelID string) {
+	s.endCall(r.Context(), channelID)
+}
 
 func (s *Server) deleteChannel(w http.ResponseWriter, r *http.Request, p *principal) {
 	rm, err := s.roomFor(r, p)

@@ -36,6 +36,10 @@ type commandResult struct {
 	Text      string    `json:"text"`
 	Ephemeral bool      `json:"ephemeral"`
 	Post      *postView `json:"post,omitempty"`
+	// Action asks the web client to act: "call_join" (with Title) or
+	// "call_leave".
+	Action string `json:"action,omitempty"`
+	Title  string `json:"title,omitempty"`
 }
 
 func reply(format string, args ...any) *commandResult {
@@ -47,7 +51,7 @@ func reply(format string, args ...any) *commandResult {
 var commandList []*command
 
 func init() {
-	commandList = []*command{cmdHelp, cmdJoin, cmdLeave, cmdInvite, cmdMe, cmdShrug, cmdHeader}
+	commandList = []*command{cmdHelp, cmdJoin, cmdLeave, cmdInvite, cmdMe, cmdShrug, cmdHeader, cmdCall}
 }
 
 func (s *Server) commands() []*command { return commandList }

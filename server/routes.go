@@ -54,6 +54,10 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /api/v1/channels/{id}/files", s.authed(s.uploadFiles))
 	mux.HandleFunc("POST /api/v1/channels/{id}/commands", s.authed(s.runCommand))
 	mux.HandleFunc("POST /api/v1/channels/{id}/hooks", s.authed(s.createWebhook))
+	mux.HandleFunc("GET /api/v1/channels/{id}/call", s.authed(s.getCall))
+	mux.HandleFunc("GET /api/v1/channels/{id}/calls", s.authed(s.listCalls))
+	mux.HandleFunc("GET /api/v1/admin/calls", s.adminOnly(s.adminCalls))
+	mux.HandleFunc("GET /call/{id}", s.callLinkPage)
 
 	mux.HandleFunc("GET /api/v1/posts/{id}", s.authed(s.getPost))
 	mux.HandleFunc("PATCH /api/v1/posts/{id}", s.authed(s.editPost))
@@ -68,7 +72,8 @@ func (s *Server) routes() http.Handler {
 		s.writeError(w, r, errorf(http.StatusNotFound, "no_route", "no such API route: %s %s", r.Method, r.URL.Path))
 	})
 	if s.cfg.UI != nil {
-		mux.Handle("/", newUIHandler(s.cfg.UI))
+		s.ui = newUIHandler(s.cfg.UI)
+		mux.Handle("/", s.ui)
 	}
 
 	// Cross-origin browser requests that change state are refused (Fetch

@@ -20,6 +20,7 @@ import (
 	"calls/server/hub"
 	"calls/server/limiter"
 	"calls/server/markdown"
+	"calls/server/sfu"
 	"calls/store"
 )
 
@@ -37,9 +38,18 @@ type Config struct {
 
 	SessionTTL time.Duration
 	MaxUpload  int64 // bytes per uploaded file
-	UI         fs.FS // the web UI files (index.html at the root)
-	Version    string
-	Logger     *slog.Logger
+
+	// RTCAddr is the one UDP address of all call media (ICE mux).
+	RTCAddr string
+	// PublicIPs are advertised in ICE candidates instead of the host's.
+	PublicIPs []string
+	// ICELoopback offers loopback candidates (tests on 127.0.0.1).
+	ICELoopback bool
+	// MaxCallParticipants caps one call.
+	MaxCallParticipants int
+	UI                  fs.FS // the web UI files (index.html at the root)
+	Version             string
+	Logger              *slog.Logger
 
 	// Listener, when set, is used instead of listening on Listen (tests).
 	Listener net.Listener
@@ -62,6 +72,10 @@ type Server struct {
 	postLimit    *limiter.Limiter // posts and commands, per user
 	typingLimit  *limiter.Limiter // typing events, per user and room
 
+	calls    calls
+	rtcUDP   net.Addr // where call media arrives
+	ui       *uiHandler
+	sfu      *sfu.SFU
 	md       *markdown.Renderer
 	files    *filestore.Store
 	presence presence
@@ -83,6 +97,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	if cfg.MaxUpload == 0 {
 		cfg.MaxUpload = DefaultMaxUpload
+	}
+	if cfg.MaxCallParticipants == 0 {
+		cfg.MaxCallParticipants = DefaultMaxCallParticipants
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create data dir %s: %w", cfg.DataDir, err)
@@ -108,6 +125,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		md:           markdown.New(),
 		files:        files,
 		presence:     presence{last: map[string]string{}},
+		calls:        calls{byRoom: map[string]*call{}, byClient: map[*hub.Client]*member{}},
 	}
 	s.hub.OnPresence = s.presenceChanged
 	s.metrics = newMetrics(s)
@@ -115,6 +133,10 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.hub.OnDrop = func(c *hub.Client) {
 		s.metrics.wsDropped.Inc()
 		s.log.Warn("websocket client dropped: too slow", "user", c.UserID)
+	}
+	if err := s.closeCrashedCalls(ctx); err != nil {
+		st.Close()
+		return nil, err
 	}
 	if err := s.prepareSetup(ctx); err != nil {
 		st.Close()
@@ -141,6 +163,24 @@ func (s *Server) Serve(ctx context.Context) error {
 			return fmt.Errorf("--listen %s: %w", s.cfg.Listen, err)
 		}
 	}
+	// One TCP port for the web and ICE-TCP; one UDP port for all media.
+	mux := newDemux(ln)
+	ln = mux.web
+	udp, err := net.ListenPacket("udp", s.cfg.RTCAddr)
+	if err != nil {
+		mux.close()
+		return fmt.Errorf("--rtc-port: listen on %s/udp: %w", s.cfg.RTCAddr, err)
+	}
+	s.sfu, err = sfu.New(sfu.Config{UDP: udp, TCP: mux.ice, PublicIPs: s.cfg.PublicIPs, Loopback: s.cfg.ICELoopback, Logger: s.log})
+	if err != nil {
+		udp.Close()
+		mux.close()
+		return err
+	}
+	defer s.sfu.Close()
+	s.rtcUDP = udp.LocalAddr()
+	s.log.Info("call media", "udp", udp.LocalAddr().String(), "tcp", mux.ln.Addr().String())
+
 	scheme := "http"
 	if !s.cfg.Insecure {
 		tc, err := s.tlsConfig()
@@ -186,6 +226,9 @@ func (s *Server) Serve(ctx context.Context) error {
 	case <-ctx.Done():
 	}
 	s.log.Info("shutting down")
+	endCtx, endCancel := context.WithTimeout(context.Background(), 3*time.Second)
+	s.endAllCalls(endCtx)
+	endCancel()
 	s.hub.Shutdown()
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()

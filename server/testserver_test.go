@@ -39,11 +39,13 @@ func startServer(t *testing.T) *testServer {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s, err := New(ctx, Config{
-		DataDir:  filepath.Join(t.TempDir(), "data"),
-		Insecure: true,
-		Listener: ln,
-		UI:       fstest.MapFS{"index.html": {Data: []byte("<!doctype html><title>calls</title>")}},
-		Logger:   slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})),
+		DataDir:     filepath.Join(t.TempDir(), "data"),
+		Insecure:    true,
+		Listener:    ln,
+		RTCAddr:     "127.0.0.1:0",
+		ICELoopback: true,
+		UI:          fstest.MapFS{"index.html": {Data: []byte("<!doctype html><title>calls</title>")}},
+		Logger:      slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})),
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -53,6 +53,18 @@ func (s *Server) handleFrame(ctx context.Context, c *hub.Client, f hub.Frame) *h
 		return s.handleTyping(ctx, c, f.Data)
 	case "presence":
 		return s.handlePresenceFrame(ctx, c, f.Data)
+	case "call_join":
+		return s.handleCallJoin(ctx, c, f.Data)
+	case "call_leave":
+		return s.handleCallLeave(ctx, c)
+	case "call_signal":
+		return s.handleCallSignal(ctx, c, f.Data)
+	case "call_track":
+		return s.handleCallTrack(ctx, c, f.Data)
+	case "call_mute":
+		return s.handleCallMute(ctx, c, f.Data)
+	case "call_end":
+		return s.handleCallEnd(ctx, c)
 	default:
 		return &hub.Frame{Type: "error", Data: []byte(`{"code":"unknown_type","error":"unknown frame type"}`)}
 	}

@@ -29,7 +29,7 @@ func (safeHTML) RegisterFuncs(reg renderer.NodeRendererFuncRegisterer) {
 	reg.Register(ast.KindHeading, renderHeading)
 	reg.Register(ast.KindRawHTML, renderRawHTML)
 	reg.Register(ast.KindHTMLBlock, renderHTMLBlock)
-	reg.Register(KindMention, renderMention)
+	reg.Register(kindMention, renderMention)
 }
 
 // safeHref returns the href for a link destination and whether it may be
@@ -207,7 +207,7 @@ func renderMention(w util.BufWriter, source []byte, node ast.Node, entering bool
 	if !entering {
 		return ast.WalkContinue, nil
 	}
-	n := node.(*Mention)
+	n := node.(*mention)
 	_, _ = w.WriteString(`<span class="mention" data-mention="`)
 	_, _ = w.Write(util.EscapeHTML([]byte(n.Name)))
 	_, _ = w.WriteString(`">`)

@@ -25,14 +25,15 @@ import (
 //     ("[a]" on every line): goldmark's block reader finds the text of each
 //     by searching the paragraph's lines from the last one back.
 //
-// The wrappers here bound the first four, much as cmark does: containers nest at
-// most maxBlockDepth deep, at most maxOpenBrackets "[" or "![" wait for their
-// "]" at a time, a link destination nests parentheses at most
+// The wrappers here bound the first four, much as cmark does: containers
+// nest at most maxBlockDepth deep, at most maxOpenBrackets "[" or "![" wait
+// for their "]" at a time, a link destination nests parentheses at most
 // maxDestinationParens deep and, in <…> form, contains no "<" (as CommonMark
 // requires; goldmark does not check), and only a paragraph's first
-// maxDefinitionLines lines may hold definitions. Past a limit the markers are
-// text. The last is a plain fix: the link parser reads through linkReader,
-// which finds a line by binary search.
+// maxDefinitionLines lines may hold definitions. Past a limit the markers
+// are text. No message a person writes comes near these limits. The last
+// case needs no limit: the link parser reads through linkReader, which finds
+// a line by binary search.
 const (
 	maxBlockDepth        = 32
 	maxOpenBrackets      = 32

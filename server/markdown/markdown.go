@@ -92,17 +92,32 @@ func (r *Renderer) Render(src string) (html string, mentions []string) {
 	source := []byte(src)
 	ctx := parser.NewContext()
 	doc := r.md.Parser().Parse(text.NewReader(source), parser.WithContext(ctx))
-	var buf bytes.Buffer
+	var buf buffer
 	buf.Grow(len(source) + len(source)/2 + 16)
-	// Rendering into a bytes.Buffer cannot fail, and the node renderers here
-	// return no errors.
+	// Rendering into memory cannot fail, and the node renderers here return
+	// no errors.
 	_ = r.md.Renderer().Render(&buf, source, doc)
 	return strings.TrimRight(buf.String(), "\n"), mentionsFrom(ctx)
 }
 
+// buffer is a bytes.Buffer that goldmark's renderer writes to directly; given
+// a plain io.Writer it would put a 4 KB bufio.Writer in front.
+type buffer struct {
+	bytes.Buffer
+}
+
+var _ util.BufWriter = (*buffer)(nil)
+
+func (b *buffer) Available() int { return b.Cap() - b.Len() }
+func (b *buffer) Buffered() int  { return 0 }
+func (b *buffer) Flush() error   { return nil }
+
 // Mentions returns the names src @-mentions by the same rules as Render,
 // without producing HTML. The write path uses it to count mentions.
 func Mentions(src string) []string {
+	if !strings.Contains(src, "@") {
+		return nil // most messages, and no parse needed to know
+	}
 	ctx := parser.NewContext()
 	mentionOnlyParser().Parse(text.NewReader([]byte(src)), parser.WithContext(ctx))
 	return mentionsFrom(ctx)

@@ -2,6 +2,7 @@ package markdown
 
 import (
 	"fmt"
+	"os"
 	"regexp"
 	"runtime"
 	"runtime/debug"
@@ -517,8 +518,8 @@ func longMessage(n int) string {
 // TestRenderLongMessage checks that the longest message the server accepts
 // renders in well under 10 ms.
 func TestRenderLongMessage(t *testing.T) {
-	if raceEnabled {
-		t.Skip("timings mean nothing under the race detector")
+	if skipTimings() {
+		t.Skip("timing checks run only with CALLS_TIMING_TESTS=1 and without -race")
 	}
 	r := New()
 	src := longMessage(maxMessage)
@@ -545,8 +546,8 @@ func TestRenderHostileInput(t *testing.T) {
 			if err := checkSafe(got); err != nil {
 				t.Fatalf("Render(%.40q…): %v", src, err)
 			}
-			if raceEnabled {
-				t.Skip("timings mean nothing under the race detector")
+			if skipTimings() {
+				t.Skip("timing checks run only with CALLS_TIMING_TESTS=1 and without -race")
 			}
 			d := fastest(r, src, 5)
 			if d > budget {
@@ -640,8 +641,8 @@ func FuzzRender(f *testing.F) {
 // benchMessage is a typical 300-character chat message.
 const benchMessage = "Hey @alice, the **v2.3 deploy** is done and the error rate is back to normal. " +
 	"Release notes are in the [wiki](https://wiki.example.com/releases/v2-3), and the rollback " +
-	"steps are in the runbook if we need them tonight. I'll keep an eye on the dashboards for " +
-	"another hour or so, then hand over to the evening shift."
+	"steps are in the runbook if we need them. I'll keep an eye on the dashboards for " +
+	"another hour, then hand over to the evening shift."
 
 func BenchmarkRender(b *testing.B) {
 	r := New()
@@ -659,3 +660,10 @@ func BenchmarkMentions(b *testing.B) {
 		Mentions(benchMessage)
 	}
 }
+
+// skipTimings keeps wall-clock checks out of the normal suite: on shared,
+// noisy machines they would fail for reasons that are not ours. They are a
+// guard against quadratic parsing, run by hand after a goldmark upgrade:
+//
+//	CALLS_TIMING_TESTS=1 go test -run 'Long|Hostile' ./server/markdown/
+func skipTimings() bool { return raceEnabled || os.Getenv("CALLS_TIMING_TESTS") == "" }

@@ -12,11 +12,11 @@ import (
 // maxNameLen is the longest username a mention can name.
 const maxNameLen = 64
 
-// KindMention is the goldmark node kind of a Mention.
-var KindMention = ast.NewNodeKind("Mention")
+// kindMention is the goldmark node kind of a mention.
+var kindMention = ast.NewNodeKind("Mention")
 
-// Mention is an inline node for "@name".
-type Mention struct {
+// mention is an inline node for "@name".
+type mention struct {
 	ast.BaseInline
 	// Name is the mentioned name, lower-cased, without the "@".
 	Name string
@@ -25,10 +25,10 @@ type Mention struct {
 }
 
 // Kind implements ast.Node.
-func (n *Mention) Kind() ast.NodeKind { return KindMention }
+func (n *mention) Kind() ast.NodeKind { return kindMention }
 
 // Dump implements ast.Node.
-func (n *Mention) Dump(source []byte, level int) {
+func (n *mention) Dump(source []byte, level int) {
 	ast.DumpHelper(n, source, level, map[string]string{"Name": n.Name}, nil)
 }
 
@@ -58,7 +58,7 @@ func (mentionParser) Parse(_ ast.Node, block text.Reader, _ parser.Context) ast.
 		return nil
 	}
 	block.Advance(end)
-	return &Mention{
+	return &mention{
 		Name:    strings.ToLower(string(name)),
 		Segment: seg.WithStop(seg.Start + end),
 	}
@@ -122,7 +122,7 @@ func (mentionTransformer) Transform(doc *ast.Document, reader text.Reader, pc pa
 			if entering && inLink > 0 {
 				undo = append(undo, n)
 			}
-		case *Mention:
+		case *mention:
 			if !entering {
 				break
 			}
@@ -140,7 +140,7 @@ func (mentionTransformer) Transform(doc *ast.Document, reader text.Reader, pc pa
 	for _, n := range undo {
 		var repl ast.Node
 		switch n := n.(type) {
-		case *Mention:
+		case *mention:
 			repl = ast.NewTextSegment(n.Segment)
 		case *ast.AutoLink:
 			repl = ast.NewString(n.Label(source))
@@ -170,7 +170,7 @@ func plainText(b *strings.Builder, source []byte, n ast.Node) {
 			b.Write(c.Value)
 		case *ast.AutoLink:
 			b.Write(c.Label(source))
-		case *Mention:
+		case *mention:
 			b.Write(c.Segment.Value(source))
 		default:
 			plainText(b, source, c)

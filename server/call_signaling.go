@@ -1,0 +1,136 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+
+	"calls/server/hub"
+	"calls/server/sfu"
+	"calls/store"
+)
+
+// Client → server call frames (docs/PROTOCOL.md). Every one is checked
+// against the sender's participation: signaling for a call you are not in
+// goes nowhere.
+
+type callJoinFrame struct {
+	ChannelID string `json:"channel_id"`
+	Title     string `json:"title"`
+}
+
+func (s *Server) handleCallJoin(ctx context.Context, c *hub.Client, data json.RawMessage) *hub.Frame {
+	var f callJoinFrame
+	if err := json.Unmarshal(data, &f); err != nil {
+		return frameError("bad_frame", "call_join needs {\"channel_id\"}")
+	}
+	u, err := s.store.UserByID(ctx, c.UserID)
+	if err != nil || !u.Active() {
+		return frameError("unauthorized", "log in again")
+	}
+	m, err := s.joinCall(ctx, c, u, f.ChannelID, f.Title)
+	if err != nil {
+		var ae *apiError
+		if errors.As(err, &ae) {
+			code := ae.Code
+			if code == "not_found" {
+				code = "no_access" // not a room you may read: you may not join its call
+			}
+			return frameError(code, ae.Message)
+		}
+		s.log.Error("call join", "err", err)
+		return frameError("internal", "could not join the call")
+	}
+	b, _ := json.Marshal(map[string]any{"call": m.call.view(), "participant_id": m.id, "ice_servers": s.iceServers(u)})
+	return &hub.Frame{Type: "call_joined", Data: b}
+}
+
+// iceServers are the STUN/TURN servers a client should use. Host
+// candidates on the single mux port reach the server directly, so none are
+// needed until the embedded TURN server is enabled.
+func (s *Server) iceServers(u *store.User) []map[string]any {
+	return []map[string]any{}
+}
+
+func (s *Server) handleCallLeave(ctx context.Context, c *hub.Client) *hub.Frame {
+	s.leaveCall(ctx, c)
+	return nil
+}
+
+func (s *Server) handleCallSignal(ctx context.Context, c *hub.Client, data json.RawMessage) *hub.Frame {
+	m := s.memberOf(c)
+	if m == nil || m.peer == nil {
+		return frameError("not_in_call", "join a call first")
+	}
+	var sig sfu.Signal
+	if err := json.Unmarshal(data, &sig); err != nil {
+		return frameError("bad_signal", "call_signal needs {type, sdp|candidate}")
+	}
+	if err := m.peer.HandleSignal(sig); err != nil {
+		if errors.Is(err, sfu.ErrBadSignal) {
+			return frameError("bad_signal", err.Error())
+		}
+		s.log.Warn("call signaling", "participant", m.id, "err", err)
+		return frameError("signal_failed", "the server could not apply that")
+	}
+	return nil
+}
+
+type callTrackFrame struct {
+	TrackID string `json:"track_id"`
+	Source  string `json:"source"`
+}
+
+func (s *Server) handleCallTrack(ctx context.Context, c *hub.Client, data json.RawMessage) *hub.Frame {
+	m := s.memberOf(c)
+	if m == nil || m.peer == nil {
+		return frameError("not_in_call", "join a call first")
+	}
+	var f callTrackFrame
+	if err := json.Unmarshal(data, &f); err != nil || f.TrackID == "" || len(f.TrackID) > 128 {
+		return frameError("bad_frame", "call_track needs {track_id, source}")
+	}
+	if err := m.peer.SetTrackSource(f.TrackID, f.Source); err != nil {
+		return frameError("bad_frame", err.Error())
+	}
+	return nil
+}
+
+type callMuteFrame struct {
+	Muted bool `json:"muted"`
+}
+
+func (s *Server) handleCallMute(ctx context.Context, c *hub.Client, data json.RawMessage) *hub.Frame {
+	m := s.memberOf(c)
+	if m == nil {
+		return frameError("not_in_call", "join a call first")
+	}
+	var f callMuteFrame
+	if err := json.Unmarshal(data, &f); err != nil {
+		return frameError("bad_frame", "call_mute needs {muted}")
+	}
+	m.muted.Store(f.Muted)
+	s.publishToRoom(ctx, m.call.channelID, evCallParticipantMuted, map[string]any{"call_id": m.call.id,
+		"participant_id": m.id, "user_id": m.userID, "muted": f.Muted})
+	return nil
+}
+
+// handleCallEnd ends the call for everyone: its host or an admin.
+func (s *Server) handleCallEnd(ctx context.Context, c *hub.Client) *hub.Frame {
+	m := s.memberOf(c)
+	if m == nil {
+		return frameError("not_in_call", "join a call first")
+	}
+	u, err := s.store.UserByID(ctx, c.UserID)
+	if err != nil {
+		return frameError("internal", "try again")
+	}
+	m.call.mu.Lock()
+	host := m.call.hostID
+	m.call.mu.Unlock()
+	if host != u.ID && u.Role != store.RoleAdmin {
+		return frameError("not_host", "only the host or an admin can end the call for everyone")
+	}
+	s.endCall(ctx, m.call.channelID)
+	return nil
+}

@@ -1,0 +1,396 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/pion/interceptor"
+	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v3"
+
+	"calls/server/hub"
+	"calls/server/sfu"
+)
+
+// callPeer is a real call client for tests: a websocket for signaling and a
+// pion PeerConnection that publishes generated Opus (and optionally VP8)
+// RTP and counts what it receives, per sending participant.
+type callPeer struct {
+	t     *testing.T
+	name  string
+	ws    *websocket.Conn
+	pc    *webrtc.PeerConnection
+	pcMu  sync.Mutex
+	pid   string
+	ctx   context.Context
+	stop  context.CancelFunc
+	audio *webrtc.TrackLocalStaticRTP
+	video *webrtc.TrackLocalStaticRTP
+
+	events  chan hub.Frame
+	joined  chan hub.Frame
+	tcpOnly bool
+
+	mu       sync.Mutex
+	received map[string]*inbound // by stream id ("<participant>_<source>")
+
+	keyframeNow atomic.Bool
+}
+
+// inbound is what arrived on one received track.
+type inbound struct {
+	kind          string
+	packets       int
+	firstAt       time.Time
+	firstKeyframe bool
+	first         []byte
+	payloads      map[string]bool // audio payloads seen (their text)
+}
+
+func newCallPeer(t *testing.T, ts *testServer, name, token string) *callPeer {
+	t.Helper()
+	ws, err := ts.dialWS(token, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws.SetReadLimit(1 << 20)
+	ctx, cancel := context.WithCancel(context.Background())
+	p := &callPeer{t: t, name: name, ws: ws, ctx: ctx, stop: cancel, events: make(chan hub.Frame, 1024),
+		joined: make(chan hub.Frame, 1), received: map[string]*inbound{}}
+	t.Cleanup(p.close)
+	go p.readLoop()
+	return p
+}
+
+func (p *callPeer) close() {
+	p.stop()
+	p.pcMu.Lock()
+	if p.pc != nil {
+		p.pc.Close()
+	}
+	p.pcMu.Unlock()
+	p.ws.CloseNow()
+}
+
+func (p *callPeer) send(typ string, data any) {
+	b, _ := json.Marshal(map[string]any{"type": typ, "data": data})
+	ctx, cancel := context.WithTimeout(p.ctx, 5*time.Second)
+	defer cancel()
+	_ = p.ws.Write(ctx, websocket.MessageText, b)
+}
+
+func (p *callPeer) readLoop() {
+	for {
+		_, b, err := p.ws.Read(p.ctx)
+		if err != nil {
+			close(p.events)
+			return
+		}
+		var f hub.Frame
+		if json.Unmarshal(b, &f) != nil {
+			continue
+		}
+		switch f.Type {
+		case "call_signal":
+			p.onSignal(f.Data)
+		case "call_joined":
+			p.joined <- f
+		case "error":
+			select {
+			case p.joined <- f: // an answer to call_join
+			default:
+			}
+			p.events <- f
+		default:
+			select {
+			case p.events <- f:
+			default:
+			}
+		}
+	}
+}
+
+func (p *callPeer) onSignal(data []byte) {
+	var sig sfu.Signal
+	if err := json.Unmarshal(data, &sig); err != nil {
+		p.t.Errorf("%s: bad signal %s", p.name, data)
+		return
+	}
+	p.pcMu.Lock()
+	defer p.pcMu.Unlock()
+	switch sig.Type {
+	case "offer":
+		if p.pc.SignalingState() == webrtc.SignalingStateHaveLocalOffer { // polite: roll back
+			_ = p.pc.SetLocalDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeRollback})
+		}
+		if err := p.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: sig.SDP}); err != nil {
+			p.t.Errorf("%s: set offer: %v", p.name, err)
+			return
+		}
+		ans, err := p.pc.CreateAnswer(nil)
+		if err == nil {
+			err = p.pc.SetLocalDescription(ans)
+		}
+		if err != nil {
+			p.t.Errorf("%s: answer: %v", p.name, err)
+			return
+		}
+		go p.send("call_signal", sfu.Signal{Type: "answer", SDP: ans.SDP})
+	case "answer":
+		if err := p.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: sig.SDP}); err != nil {
+			p.t.Errorf("%s: set answer: %v", p.name, err)
+		}
+	case "candidate":
+		if sig.Candidate != nil {
+			_ = p.pc.AddICECandidate(*sig.Candidate)
+		}
+	}
+}
+
+func (p *callPeer) api() *webrtc.API {
+	m := &webrtc.MediaEngine{}
+	if err := m.RegisterDefaultCodecs(); err != nil {
+		p.t.Fatal(err)
+	}
+	ir := &interceptor.Registry{}
+	if err := webrtc.RegisterDefaultInterceptors(m, ir); err != nil {
+		p.t.Fatal(err)
+	}
+	se := webrtc.SettingEngine{}
+	se.SetIncludeLoopbackCandidate(true)
+	se.SetICEMulticastDNSMode(0)
+	if p.tcpOnly {
+		se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeTCP4})
+	} else {
+		se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
+	}
+	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se))
+}
+
+// join joins the room's call, publishing audio (and video if asked), and
+// returns the call_joined frame, or the error frame.
+func (p *callPeer) join(channelID string, withAudio, withVideo bool) hub.Frame {
+	p.t.Helper()
+	pc, err := p.api().NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	p.pcMu.Lock()
+	p.pc = pc
+	p.pcMu.Unlock()
+	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
+		if c != nil {
+			init := c.ToJSON()
+			go p.send("call_signal", sfu.Signal{Type: "candidate", Candidate: &init})
+		}
+	})
+	pc.OnTrack(p.onTrack)
+	if withAudio {
+		p.audio, _ = webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, "mic-"+p.name, "s-"+p.name)
+		if _, err := pc.AddTrack(p.audio); err != nil {
+			p.t.Fatal(err)
+		}
+	}
+	if withVideo {
+		p.video, _ = webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}, "cam-"+p.name, "s-"+p.name)
+		sender, err := pc.AddTrack(p.video)
+		if err != nil {
+			p.t.Fatal(err)
+		}
+		go p.readPLI(sender)
+	}
+	// A listener still offers media sections to receive into, as browsers do.
+	if !withAudio {
+		pc.AddTransceiverFromKind(webrtc.RTPCodecTypeAudio, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly})
+	}
+	if !withVideo {
+		pc.AddTransceiverFromKind(webrtc.RTPCodecTypeVideo, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly})
+	}
+	p.send("call_join", map[string]string{"channel_id": channelID})
+	var f hub.Frame
+	select {
+	case f = <-p.joined:
+	case <-time.After(10 * time.Second):
+		p.t.Fatalf("%s: no answer to call_join", p.name)
+	}
+	if f.Type != "call_joined" {
+		return f
+	}
+	var j struct {
+		ParticipantID string `json:"participant_id"`
+	}
+	json.Unmarshal(f.Data, &j)
+	p.pid = j.ParticipantID
+	if withVideo {
+		p.send("call_track", map[string]string{"track_id": "cam-" + p.name, "source": "camera"})
+	}
+	p.pcMu.Lock()
+	offer, err := pc.CreateOffer(nil)
+	if err == nil {
+		err = pc.SetLocalDescription(offer)
+	}
+	p.pcMu.Unlock()
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	p.send("call_signal", sfu.Signal{Type: "offer", SDP: offer.SDP})
+	return f
+}
+
+// readPLI turns keyframe requests into a keyframe on the next frame.
+func (p *callPeer) readPLI(s *webrtc.RTPSender) {
+	for {
+		pkts, _, err := s.ReadRTCP()
+		if err != nil {
+			return
+		}
+		for _, pkt := range pkts {
+			if _, ok := pkt.(*rtcp.PictureLossIndication); ok {
+				p.keyframeNow.Store(true)
+			}
+		}
+	}
+}
+
+// publish sends Opus every 20 ms and VP8 every 33 ms until ctx ends. The
+// audio payload names its sender and sequence, so receivers can check the
+// bytes arrive as sent. Only the first video frame is a keyframe; later
+// ones are keyframes only when asked for (PLI).
+func (p *callPeer) publish(ctx context.Context) {
+	go func() {
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		var seq uint16
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+			seq++
+			if p.audio != nil {
+				payload := append([]byte{0xfc}, []byte(p.name+":"+itoa(int(seq)))...) // TOC: CELT FB 20 ms
+				_ = p.audio.WriteRTP(&rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 111, SequenceNumber: seq,
+					Timestamp: uint32(seq) * 960, Marker: seq == 1}, Payload: payload})
+			}
+			if p.video != nil && seq%2 == 0 {
+				key := seq == 2 || p.keyframeNow.Swap(false)
+				vp8 := byte(0x01) // P=1: interframe
+				if key {
+					vp8 = 0x00
+				}
+				payload := []byte{0x10, vp8, 0x9d, 0x01, 0x2a, 0x40, 0x01, 0xf0, 0x00}
+				_ = p.video.WriteRTP(&rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 96, SequenceNumber: seq / 2,
+					Timestamp: uint32(seq/2) * 3000, Marker: true}, Payload: payload})
+			}
+		}
+	}()
+}
+
+func itoa(n int) string {
+	b, _ := json.Marshal(n)
+	return string(b)
+}
+
+func (p *callPeer) onTrack(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+	key := tr.StreamID()
+	p.mu.Lock()
+	in := &inbound{kind: tr.Kind().String(), payloads: map[string]bool{}}
+	p.received[key] = in
+	p.mu.Unlock()
+	for {
+		pkt, _, err := tr.ReadRTP()
+		if err != nil {
+			return
+		}
+		p.mu.Lock()
+		if in.packets == 0 {
+			in.firstAt = time.Now()
+			in.firstKeyframe = tr.Kind() == webrtc.RTPCodecTypeVideo && len(pkt.Payload) > 1 && pkt.Payload[1]&0x01 == 0
+			in.first = append([]byte(nil), pkt.Payload...)
+		}
+		in.packets++
+		if tr.Kind() == webrtc.RTPCodecTypeAudio && len(in.payloads) < 10000 {
+			in.payloads[string(pkt.Payload[1:])] = true
+		}
+		p.mu.Unlock()
+	}
+}
+
+// packetsFrom counts packets received from a participant's source.
+func (p *callPeer) packetsFrom(pid, source string) (int, *inbound) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	in := p.received[pid+"_"+source]
+	if in == nil {
+		return 0, nil
+	}
+	return in.packets, in
+}
+
+// waitFor polls cond until it holds or the time is up.
+func waitFor(t *testing.T, what string, d time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", d, what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// event waits for a frame of one of the types.
+func (p *callPeer) event(types ...string) hub.Frame {
+	p.t.Helper()
+	timeout := time.After(10 * time.Second)
+	for {
+		select {
+		case f, ok := <-p.events:
+			if !ok {
+				p.t.Fatalf("%s: websocket closed while waiting for %v", p.name, types)
+			}
+			for _, typ := range types {
+				if f.Type == typ {
+					return f
+				}
+			}
+		case <-timeout:
+			p.t.Fatalf("%s: no %v within 10 s", p.name, types)
+		}
+	}
+}
+
+// selectedLocalPort is the port of the server side of the peer's
+// selected ICE pair, as the client sees it (the remote candidate).
+func (p *callPeer) selectedRemote() (string, int, error) {
+	p.pcMu.Lock()
+	defer p.pcMu.Unlock()
+	sctp := p.pc.SCTP()
+	_ = sctp
+	for _, tr := range p.pc.GetTransceivers() {
+		if s := tr.Sender(); s != nil && s.Transport() != nil {
+			pair, err := s.Transport().ICETransport().GetSelectedCandidatePair()
+			if err != nil || pair == nil {
+				continue
+			}
+			return strings.ToLower(pair.Remote.Protocol.String()), int(pair.Remote.Port), nil
+		}
+		if r := tr.Receiver(); r != nil && r.Transport() != nil {
+			pair, err := r.Transport().ICETransport().GetSelectedCandidatePair()
+			if err != nil || pair == nil {
+				continue
+			}
+			return strings.ToLower(pair.Remote.Protocol.String()), int(pair.Remote.Port), nil
+		}
+	}
+	return "", 0, errors.New("no selected pair")
+}

@@ -1,0 +1,266 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"calls/store"
+)
+
+// callFixture: a team channel with four members and an outsider.
+type callFixture struct {
+	ts      *testServer
+	channel string
+	users   map[string]*store.User
+	tokens  map[string]string
+}
+
+func newCallFixture(t *testing.T) *callFixture {
+	ts := startServer(t)
+	f := &callFixture{ts: ts, users: map[string]*store.User{}, tokens: map[string]string{}}
+	for _, n := range []string{"ann", "ben", "cat", "dan", "eve"} {
+		role := store.RoleMember
+		if n == "cat" {
+			role = store.RoleAdmin
+		}
+		f.users[n] = ts.addUser(n, role)
+		f.tokens[n] = ts.login(n)
+	}
+	var team store.Team
+	ts.mustDo("POST", "/api/v1/teams", f.tokens["ann"], map[string]string{"name": "t1"}, &team, 201)
+	var c store.Channel
+	ts.mustDo("POST", "/api/v1/channels", f.tokens["ann"], map[string]string{"team_id": team.ID, "name": "standup", "type": "private"}, &c, 201)
+	f.channel = c.ID
+	for _, n := range []string{"ben", "cat", "dan"} {
+		ts.mustDo("POST", "/api/v1/teams/"+team.ID+"/members", f.tokens["ann"], map[string]string{"user_id": f.users[n].ID}, nil, 201)
+		ts.mustDo("POST", "/api/v1/channels/"+c.ID+"/members", f.tokens["ann"], map[string]string{"user_id": f.users[n].ID}, nil, 201)
+	}
+	return f
+}
+
+func (f *callFixture) peer(t *testing.T, name string) *callPeer {
+	return newCallPeer(t, f.ts, name, f.tokens[name])
+}
+
+func TestCallMediaFlowsAndLogIsKept(t *testing.T) {
+	f := newCallFixture(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+
+	ann, ben, cat := f.peer(t, "ann"), f.peer(t, "ben"), f.peer(t, "cat")
+	if j := ann.join(f.channel, true, true); j.Type != "call_joined" {
+		t.Fatalf("ann join: %s %s", j.Type, j.Data)
+	}
+	ann.publish(ctx)
+	if j := ben.join(f.channel, true, false); j.Type != "call_joined" {
+		t.Fatalf("ben join: %s %s", j.Type, j.Data)
+	}
+	ben.publish(ctx)
+	if j := cat.join(f.channel, false, false); j.Type != "call_joined" {
+		t.Fatalf("cat join: %s %s", j.Type, j.Data)
+	}
+
+	// Everyone hears everyone else, with the bytes as sent.
+	got := func(p *callPeer, from *callPeer, n int) func() bool {
+		return func() bool { c, _ := p.packetsFrom(from.pid, "mic"); return c >= n }
+	}
+	waitFor(t, "ann hears ben", 10*time.Second, got(ann, ben, 25))
+	waitFor(t, "ben hears ann", 10*time.Second, got(ben, ann, 25))
+	waitFor(t, "cat hears ann", 10*time.Second, got(cat, ann, 25))
+	waitFor(t, "cat hears ben", 10*time.Second, got(cat, ben, 25))
+	if c, _ := ann.packetsFrom(ann.pid, "mic"); c != 0 {
+		t.Fatalf("ann receives her own audio (%d packets)", c)
+	}
+	_, in := cat.packetsFrom(ben.pid, "mic")
+	cat.mu.Lock()
+	for payload := range in.payloads {
+		if !strings.HasPrefix(payload, "ben:") {
+			t.Errorf("cat got %q on ben's track", payload)
+		}
+	}
+	cat.mu.Unlock()
+
+	// ICE runs over the one UDP mux port.
+	proto, port, err := ann.selectedRemote()
+	if err != nil || proto != "udp" || port != f.ts.rtcUDP.(*net.UDPAddr).Port {
+		t.Fatalf("ann's selected pair: %s %d %v, want udp %v", proto, port, err, f.ts.rtcUDP)
+	}
+
+	// The call message lists the participants live.
+	var list struct{ Posts []*postView }
+	f.ts.mustDo("GET", "/api/v1/channels/"+f.channel+"/posts", f.tokens["ben"], nil, &list, 200)
+	var callPost *postView
+	for _, p := range list.Posts {
+		if p.Type == "call" {
+			callPost = p
+		}
+	}
+	if callPost == nil {
+		t.Fatal("no call message in the room")
+	}
+	var props callProps
+	json.Unmarshal(callPost.Props, &props)
+	if len(props.Participants) != 3 || props.HostID != f.users["ann"].ID {
+		t.Fatalf("call props %+v", props)
+	}
+	var running callView
+	f.ts.mustDo("GET", "/api/v1/channels/"+f.channel+"/call", f.tokens["ben"], nil, &running, 200)
+	if len(running.Participants) != 3 || running.HostID != f.users["ann"].ID {
+		t.Fatalf("running call %+v", running)
+	}
+
+	// A late joiner gets ann's camera led by a keyframe (the server holds
+	// the track back and asks ann for one).
+	dan := f.peer(t, "dan")
+	joinAt := time.Now()
+	dan.join(f.channel, false, false)
+	waitFor(t, "dan gets ann's video", 5*time.Second, func() bool { c, _ := dan.packetsFrom(ann.pid, "camera"); return c > 0 })
+	_, vin := dan.packetsFrom(ann.pid, "camera")
+	dan.mu.Lock()
+	firstKey, after := vin.firstKeyframe, vin.firstAt.Sub(joinAt)
+	dan.mu.Unlock()
+	if !firstKey {
+		t.Logf("first payload % x", vin.first)
+		t.Fatalf("dan's first video packet is not a keyframe")
+	}
+	t.Logf("late joiner's first (key)frame %v after joining", after.Round(time.Millisecond))
+
+	// Ben leaves: the others' renegotiation drops his track.
+	ben.send("call_leave", nil)
+	ann.event("call_participant_left")
+	waitFor(t, "ben's track removed at ann", 5*time.Second, func() bool {
+		ann.pcMu.Lock()
+		defer ann.pcMu.Unlock()
+		rd := ann.pc.RemoteDescription()
+		return rd != nil && !strings.Contains(rd.SDP, ben.pid)
+	})
+
+	// The host leaving hands the call to the earliest remaining participant.
+	ann.send("call_leave", nil)
+	hc := cat.event("call_host_changed")
+	if !strings.Contains(string(hc.Data), f.users["cat"].ID) {
+		t.Fatalf("host change %s", hc.Data)
+	}
+	cat.send("call_leave", nil) // dan, the last one in, becomes host
+	for !strings.Contains(string(dan.event("call_host_changed").Data), f.users["dan"].ID) {
+	}
+	dan.send("call_leave", nil)
+	ev := ann.event("call_ended")
+	var ended struct{ Call store.Call }
+	json.Unmarshal(ev.Data, &ended)
+	if len(ended.Call.Attendees) != 4 || ended.Call.EndedAt == nil {
+		t.Fatalf("ended call %+v", ended.Call)
+	}
+
+	// The conference log keeps who, when, how long (and the last host).
+	var log struct{ Calls []*store.Call }
+	f.ts.mustDo("GET", "/api/v1/channels/"+f.channel+"/calls", f.tokens["dan"], nil, &log, 200)
+	if len(log.Calls) != 1 {
+		t.Fatalf("%d calls in the log", len(log.Calls))
+	}
+	lc := log.Calls[0]
+	if lc.HostID != f.users["dan"].ID || len(lc.Attendees) != 4 || lc.Attendees[0] != f.users["ann"].ID || lc.DurationSeconds < 0 || lc.EndedAt == nil {
+		t.Fatalf("log row %+v", lc)
+	}
+	f.ts.mustDo("GET", "/api/v1/channels/"+f.channel+"/call", f.tokens["dan"], nil, nil, 404)
+	f.ts.mustDo("GET", "/api/v1/posts/"+callPost.ID, f.tokens["dan"], nil, &callPost, 200)
+	json.Unmarshal(callPost.Props, &props)
+	if props.EndedAt == nil || len(props.Attendees) != 4 {
+		t.Fatalf("call message after the end: %+v", props)
+	}
+}
+
+func TestCallJoinRules(t *testing.T) {
+	f := newCallFixture(t)
+	eve := f.peer(t, "eve") // not in the team
+	if j := eve.join(f.channel, true, false); j.Type != "error" || !strings.Contains(string(j.Data), "no_access") {
+		t.Fatalf("outsider join: %s %s", j.Type, j.Data)
+	}
+	ann := f.peer(t, "ann")
+	ann.join(f.channel, true, false)
+	ben := f.peer(t, "ben")
+	ben.join(f.channel, true, false)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ann.publish(ctx)
+	waitFor(t, "ben hears ann", 10*time.Second, func() bool { c, _ := ben.packetsFrom(ann.pid, "mic"); return c > 5 })
+
+	// Signaling for a call you are not in goes nowhere.
+	dan := f.peer(t, "dan")
+	dan.send("call_signal", map[string]string{"type": "offer", "sdp": "v=0"})
+	if e := dan.event("error"); !strings.Contains(string(e.Data), "not_in_call") {
+		t.Fatalf("signal outside a call: %s", e.Data)
+	}
+
+	// A deactivated user is removed from the call at once.
+	f.ts.mustDo("PUT", "/api/v1/users/"+f.users["ben"].ID+"/active", f.tokens["cat"], map[string]bool{"active": false}, nil, 200)
+	left := ann.event("call_participant_left")
+	if !strings.Contains(string(left.Data), f.users["ben"].ID) {
+		t.Fatalf("participant left: %s", left.Data)
+	}
+
+	// Non-host may not end the call; the host may.
+	dan.join(f.channel, false, false)
+	dan.send("call_end", nil)
+	if e := dan.event("error"); !strings.Contains(string(e.Data), "not_host") {
+		t.Fatalf("non-host end: %s", e.Data)
+	}
+	ann.send("call_end", nil)
+	dan.event("call_ended")
+
+	// Archived rooms take no calls.
+	f.ts.mustDo("POST", "/api/v1/channels/"+f.channel+"/archive", f.tokens["ann"], nil, nil, 200)
+	if j := f.peer(t, "dan").join(f.channel, false, false); j.Type != "error" || !strings.Contains(string(j.Data), "archived") {
+		t.Fatalf("join in archived room: %s %s", j.Type, j.Data)
+	}
+}
+
+func TestCallOverICETCPOnWebPort(t *testing.T) {
+	f := newCallFixture(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ann := f.peer(t, "ann")
+	ann.join(f.channel, true, false)
+	ann.publish(ctx)
+
+	ben := f.peer(t, "ben")
+	ben.tcpOnly = true
+	ben.join(f.channel, false, false)
+	waitFor(t, "ben hears ann over TCP", 15*time.Second, func() bool { c, _ := ben.packetsFrom(ann.pid, "mic"); return c > 10 })
+	proto, port, err := ben.selectedRemote()
+	_, webPort, _ := net.SplitHostPort(strings.TrimPrefix(f.ts.URL, "http://"))
+	if err != nil || proto != "tcp" || itoa(port) != webPort {
+		t.Fatalf("ben's selected pair: %s %d %v, want tcp %s", proto, port, err, webPort)
+	}
+	// The web still answers on the same port.
+	f.ts.mustDo("GET", "/healthz", "", nil, nil, 200)
+}
+
+func TestCallLinkCommand(t *testing.T) {
+	f := newCallFixture(t)
+	var res commandResult
+	f.ts.mustDo("POST", "/api/v1/channels/"+f.channel+"/commands", f.tokens["ben"], map[string]string{"command": "/call link"}, &res, 200)
+	want := f.ts.URL + "/call/" + f.channel
+	if res.Text != want {
+		t.Fatalf("/call link = %q, want %q", res.Text, want)
+	}
+	f.ts.mustDo("POST", "/api/v1/channels/"+f.channel+"/commands", f.tokens["ben"], map[string]string{"command": "/call start Planning"}, &res, 200)
+	if res.Action != "call_join" || res.Title != "Planning" {
+		t.Fatalf("/call start: %+v", res)
+	}
+	resp := f.ts.request("GET", "/call/"+f.channel, "", nil)
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("call link page: %d", resp.StatusCode)
+	}
+	f.ts.mustDo("POST", "/api/v1/channels/"+f.channel+"/archive", f.tokens["ann"], nil, nil, 200)
+	resp = f.ts.request("GET", "/call/"+f.channel, "", nil)
+	resp.Body.Close()
+	if resp.StatusCode != 410 {
+		t.Fatalf("call link of an archived room: %d, want 410", resp.StatusCode)
+	}
+}

@@ -1,0 +1,154 @@
+package sfu
+
+import (
+	"fmt"
+	"sync"
+)
+
+// Room is the media of one call: its peers and what they publish.
+type Room struct {
+	id  string
+	sfu *SFU
+
+	mu     sync.Mutex
+	peers  map[string]*Peer
+	tracks []*forwardTrack
+	closed bool
+}
+
+// Callbacks connect a peer to the signaling channel and the call state.
+// They are called from pion's goroutines; they must not block for long.
+type Callbacks struct {
+	// Signal sends a signaling message to the participant's client.
+	Signal func(Signal)
+	// State reports the connection: "connected", "reconnecting", "failed".
+	State func(state string)
+	// Level reports the RFC 6464 audio level of the peer's microphone
+	// (0 loudest … 127 silence), about 50 times a second.
+	Level func(level uint8)
+}
+
+// AddPeer creates the PeerConnection of a new participant. The client
+// then sends its offer (see Peer.HandleSignal); everything already
+// published in the room is added for it to receive.
+func (r *Room) AddPeer(id string, cb Callbacks) (*Peer, error) {
+	p, err := newPeer(r, id, cb)
+	if err != nil {
+		return nil, err
+	}
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		p.pc.Close()
+		return nil, fmt.Errorf("room %s is closed", r.id)
+	}
+	r.peers[id] = p
+	existing := append([]*forwardTrack(nil), r.tracks...)
+	r.mu.Unlock()
+	for _, t := range existing {
+		p.subscribe(t)
+	}
+	return p, nil
+}
+
+// Peer returns a peer by id.
+func (r *Room) Peer(id string) *Peer {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.peers[id]
+}
+
+// publish makes a new track of pub available to everyone else.
+func (r *Room) publish(t *forwardTrack) {
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		return
+	}
+	r.tracks = append(r.tracks, t)
+	others := make([]*Peer, 0, len(r.peers))
+	for _, p := range r.peers {
+		if p != t.publisher {
+			others = append(others, p)
+		}
+	}
+	r.mu.Unlock()
+	for _, p := range others {
+		p.subscribe(t)
+	}
+}
+
+// RemovePeer closes a participant's connection and takes their tracks
+// away from everyone else (who renegotiate).
+func (r *Room) RemovePeer(id string) {
+	r.mu.Lock()
+	p := r.peers[id]
+	delete(r.peers, id)
+	var gone []*forwardTrack
+	kept := r.tracks[:0]
+	for _, t := range r.tracks {
+		if t.publisher.id == id {
+			gone = append(gone, t)
+		} else {
+			kept = append(kept, t)
+		}
+	}
+	r.tracks = kept
+	others := make([]*Peer, 0, len(r.peers))
+	for _, o := range r.peers {
+		others = append(others, o)
+	}
+	empty := len(r.peers) == 0
+	r.mu.Unlock()
+	if p != nil {
+		p.close()
+	}
+	for _, o := range others {
+		o.unsubscribe(gone)
+	}
+	if empty {
+		r.sfu.dropRoom(r)
+	}
+}
+
+// Close ends the room for everyone.
+func (r *Room) Close() {
+	r.mu.Lock()
+	r.closed = true
+	peers := make([]*Peer, 0, len(r.peers))
+	for _, p := range r.peers {
+		peers = append(peers, p)
+	}
+	r.peers = map[string]*Peer{}
+	r.tracks = nil
+	r.mu.Unlock()
+	for _, p := range peers {
+		p.close()
+	}
+	r.sfu.dropRoom(r)
+}
+
+// TrackStats is what one published track has carried.
+type TrackStats struct {
+	PeerID  string `json:"participant_id"`
+	Source  string `json:"source"`
+	Kind    string `json:"kind"`
+	Codec   string `json:"codec"`
+	Packets uint64 `json:"packets"`
+	Bytes   uint64 `json:"bytes"`
+	Lost    uint64 `json:"lost"`
+	// Subscribers is how many peers receive the track.
+	Subscribers int `json:"subscribers"`
+}
+
+// Stats lists the room's published tracks with their counters.
+func (r *Room) Stats() []TrackStats {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]TrackStats, 0, len(r.tracks))
+	for _, t := range r.tracks {
+		out = append(out, TrackStats{PeerID: t.publisher.id, Source: t.source, Kind: t.kind.String(), Codec: t.codec.MimeType,
+			Packets: t.packets.Load(), Bytes: t.bytes.Load(), Lost: t.lost.Load(), Subscribers: len(*t.bindings.Load())})
+	}
+	return out
+}
