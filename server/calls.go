@@ -572,3 +572,16 @@ func (s *Server) closeCrashedCalls(ctx context.Context) error {
 	}
 	return nil
 }
+
+func (s *Server) callCounts() (calls, participants int) {
+	s.calls.mu.Lock()
+	defer s.calls.mu.Unlock()
+	return len(s.calls.byRoom), len(s.calls.byClient)
+}
+
+func (s *Server) sfuTotals() (received, forwarded uint64) {
+	if s.sfu == nil {
+		return 0, 0
+	}
+	return s.sfu.Totals()
+}

@@ -94,6 +94,9 @@ func (r *Room) RemovePeer(id string) {
 		}
 	}
 	r.tracks = kept
+	for _, t := range gone {
+		t.retire()
+	}
 	others := make([]*Peer, 0, len(r.peers))
 	for _, o := range r.peers {
 		others = append(others, o)
@@ -120,6 +123,9 @@ func (r *Room) Close() {
 		peers = append(peers, p)
 	}
 	r.peers = map[string]*Peer{}
+	for _, t := range r.tracks {
+		t.retire()
+	}
 	r.tracks = nil
 	r.mu.Unlock()
 	for _, p := range peers {

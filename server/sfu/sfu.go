@@ -12,6 +12,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/pion/interceptor"
 	"github.com/pion/logging"
@@ -42,6 +43,30 @@ type SFU struct {
 
 	mu    sync.Mutex
 	rooms map[string]*Room
+
+	// Totals of tracks that have ended; live tracks count on their own.
+	donePackets, doneSent atomic.Uint64
+}
+
+// Totals are packets received from publishers and packets sent to
+// subscribers since start.
+func (s *SFU) Totals() (received, forwarded uint64) {
+	s.mu.Lock()
+	rooms := make([]*Room, 0, len(s.rooms))
+	for _, r := range s.rooms {
+		rooms = append(rooms, r)
+	}
+	s.mu.Unlock()
+	received, forwarded = s.donePackets.Load(), s.doneSent.Load()
+	for _, r := range rooms {
+		r.mu.Lock()
+		for _, t := range r.tracks {
+			received += t.packets.Load()
+			forwarded += t.sent.Load()
+		}
+		r.mu.Unlock()
+	}
+	return received, forwarded
 }
 
 // audioLevelURI is the RTP header extension carrying each packet's voice

@@ -35,6 +35,8 @@ type forwardTrack struct {
 	bindings atomic.Pointer[[]*binding]
 
 	packets, bytes, lost atomic.Uint64
+	sent                 atomic.Uint64 // packets written to subscribers
+	retired              atomic.Bool
 }
 
 // binding is one subscriber of a track.
@@ -140,7 +142,9 @@ func (t *forwardTrack) forward(onLevel func(level uint8)) {
 		}
 		keyframe := t.video && isKeyframe(t.codec.MimeType, pkt.Payload)
 		waiting := false
-		for _, b := range *t.bindings.Load() {
+		bs := *t.bindings.Load()
+		t.sent.Add(uint64(len(bs)))
+		for _, b := range bs {
 			h := pkt.Header
 			h.SSRC, h.PayloadType = b.ssrc, b.payloadType
 			if b.waiting.Load() {
@@ -162,6 +166,15 @@ func (t *forwardTrack) forward(onLevel func(level uint8)) {
 		if waiting { // throttled inside: one PLI per 300 ms at most
 			t.publisher.requestKeyframe(t)
 		}
+	}
+}
+
+// retire adds a finished track's counters to the SFU's totals.
+func (t *forwardTrack) retire() {
+	if t.retired.CompareAndSwap(false, true) {
+		s := t.publisher.room.sfu
+		s.donePackets.Add(t.packets.Load())
+		s.doneSent.Add(t.sent.Load())
 	}
 }
 
