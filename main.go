@@ -95,7 +95,7 @@ func serveCommand() *cli.Command {
 			&cli.StringFlag{Name: "domain", EnvVars: []string{"CALLS_DOMAIN"},
 				Usage: "get a certificate for this host name by ACME (needs the host reachable from the internet on port 443)"},
 			&cli.IntFlag{Name: "rtc-port", Value: 8443, EnvVars: []string{"CALLS_RTC_PORT"},
-				Usage: "the one UDP port of all call media (ICE); open it in the firewall"},
+				Usage: "the one UDP port of all call media (ICE); open it in the firewall (0: any free port)"},
 			&cli.StringSliceFlag{Name: "public-ip", EnvVars: []string{"CALLS_PUBLIC_IP"},
 				Usage: "address to advertise to call clients (repeatable), e.g. the public IP of a server behind NAT"},
 			&cli.IntFlag{Name: "max-call-participants", Value: server.DefaultMaxCallParticipants, EnvVars: []string{"CALLS_MAX_CALL_PARTICIPANTS"},
@@ -162,8 +162,8 @@ func serve(c *cli.Context) error {
 			}
 		}
 	}
-	if p := c.Int("rtc-port"); p < 1 || p > 65535 {
-		return cli.Exit(fmt.Sprintf("--rtc-port %d: must be 1-65535", p), 2)
+	if p := c.Int("rtc-port"); p < 0 || p > 65535 {
+		return cli.Exit(fmt.Sprintf("--rtc-port %d: must be 1-65535 (0: any free port, for tests)", p), 2)
 	}
 	for _, ip := range c.StringSlice("public-ip") {
 		if net.ParseIP(ip) == nil {

@@ -144,7 +144,7 @@ func TestCLIErrorsNameTheFlag(t *testing.T) {
 		{[]string{"serve", "--listen", "nonsense", "--data", data}, "--listen"},
 		{[]string{"serve", "--log-format", "xml", "--data", data}, "--log-format"},
 		{[]string{"serve", "--max-upload", "lots", "--data", data}, "--max-upload"},
-		{[]string{"serve", "--rtc-port", "0", "--data", data}, "--rtc-port"},
+		{[]string{"serve", "--rtc-port", "-1", "--data", data}, "--rtc-port"},
 		{[]string{"serve", "--public-ip", "1.2.3", "--data", data}, "--public-ip"},
 		{[]string{"serve", "--tls-cert", "x.pem", "--data", data}, "--tls-key"},
 		{[]string{"user", "add", "--data", data}, "NAME"},

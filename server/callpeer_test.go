@@ -43,6 +43,9 @@ type callPeer struct {
 	received map[string]*inbound // by stream id ("<participant>_<source>")
 
 	keyframeNow atomic.Bool
+	audioSender *webrtc.RTPSender
+	// level, when set, is sent as the RFC 6464 audio level (0 loud … 127 silent).
+	level atomic.Int32
 }
 
 // inbound is what arrived on one received track.
@@ -160,6 +163,10 @@ func (p *callPeer) api() *webrtc.API {
 	if err := m.RegisterDefaultCodecs(); err != nil {
 		p.t.Fatal(err)
 	}
+	// Browsers offer the audio level extension; so does this client.
+	if err := m.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: "urn:ietf:params:rtp-hdrext:ssrc-audio-level"}, webrtc.RTPCodecTypeAudio); err != nil {
+		p.t.Fatal(err)
+	}
 	ir := &interceptor.Registry{}
 	if err := webrtc.RegisterDefaultInterceptors(m, ir); err != nil {
 		p.t.Fatal(err)
@@ -195,9 +202,11 @@ func (p *callPeer) join(channelID string, withAudio, withVideo bool) hub.Frame {
 	pc.OnTrack(p.onTrack)
 	if withAudio {
 		p.audio, _ = webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, "mic-"+p.name, "s-"+p.name)
-		if _, err := pc.AddTrack(p.audio); err != nil {
+		sender, err := pc.AddTrack(p.audio)
+		if err != nil {
 			p.t.Fatal(err)
 		}
+		p.audioSender = sender
 	}
 	if withVideo {
 		p.video, _ = webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}, "cam-"+p.name, "s-"+p.name)
@@ -278,8 +287,15 @@ func (p *callPeer) publish(ctx context.Context) {
 			seq++
 			if p.audio != nil {
 				payload := append([]byte{0xfc}, []byte(p.name+":"+itoa(int(seq)))...) // TOC: CELT FB 20 ms
-				_ = p.audio.WriteRTP(&rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 111, SequenceNumber: seq,
-					Timestamp: uint32(seq) * 960, Marker: seq == 1}, Payload: payload})
+				h := rtp.Header{Version: 2, PayloadType: 111, SequenceNumber: seq, Timestamp: uint32(seq) * 960, Marker: seq == 1}
+				if lv := p.level.Load(); lv > 0 {
+					for _, e := range p.audioSender.GetParameters().HeaderExtensions {
+						if e.URI == "urn:ietf:params:rtp-hdrext:ssrc-audio-level" {
+							_ = h.SetExtension(uint8(e.ID), []byte{0x80 | byte(lv)})
+						}
+					}
+				}
+				_ = p.audio.WriteRTP(&rtp.Packet{Header: h, Payload: payload})
 			}
 			if p.video != nil && seq%2 == 0 {
 				key := seq == 2 || p.keyframeNow.Swap(false)

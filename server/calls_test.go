@@ -264,3 +264,26 @@ func TestCallLinkCommand(t *testing.T) {
 		t.Fatalf("call link of an archived room: %d, want 410", resp.StatusCode)
 	}
 }
+
+// The audio level each packet carries drives speaking indicators.
+func TestCallSpeakingIndicator(t *testing.T) {
+	f := newCallFixture(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ann, ben := f.peer(t, "ann"), f.peer(t, "ben")
+	ann.join(f.channel, true, false)
+	ben.join(f.channel, false, false)
+	ann.level.Store(100) // quiet
+	ann.publish(ctx)
+	waitFor(t, "ben hears ann", 10*time.Second, func() bool { c, _ := ben.packetsFrom(ann.pid, "mic"); return c > 10 })
+	ann.level.Store(20) // loud
+	ev := ben.event("call_speaking")
+	if !strings.Contains(string(ev.Data), `"speaking":true`) || !strings.Contains(string(ev.Data), ann.pid) {
+		t.Fatalf("speaking event %s", ev.Data)
+	}
+	ann.level.Store(110) // silent again
+	ev = ben.event("call_speaking")
+	if !strings.Contains(string(ev.Data), `"speaking":false`) {
+		t.Fatalf("speaking event %s", ev.Data)
+	}
+}
