@@ -35,6 +35,26 @@ type calls struct {
 	mu       sync.Mutex
 	byRoom   map[string]*call        // channel id → call
 	byClient map[*hub.Client]*member // websocket → its participation
+	watched  map[*hub.Client]bool    // clients with a watchClient goroutine
+}
+
+// watchClient makes the websocket's closing (logout, deactivation, network)
+// leave the call; one goroutine per client, however often it joins.
+func (s *Server) watchClient(c *hub.Client) {
+	s.calls.mu.Lock()
+	if s.calls.watched[c] {
+		s.calls.mu.Unlock()
+		return
+	}
+	s.calls.watched[c] = true
+	s.calls.mu.Unlock()
+	go func() {
+		<-c.Done()
+		s.leaveCall(context.Background(), c)
+		s.calls.mu.Lock()
+		delete(s.calls.watched, c)
+		s.calls.mu.Unlock()
+	}()
 }
 
 // call is a running call.
@@ -210,10 +230,7 @@ func (s *Server) joinCall(ctx context.Context, c *hub.Client, u *store.User, cha
 	s.publishToRoom(ctx, rm.ID, evCallParticipantJoined, map[string]any{"call_id": cl.id, "channel_id": rm.ID,
 		"participant": participantView{ID: m.id, UserID: u.ID, JoinedAt: m.joinedAt}})
 	s.updateCallPost(ctx, cl)
-	go func() { // the websocket closing (logout, deactivation, network) leaves the call
-		<-c.Done()
-		s.leaveCall(context.Background(), c)
-	}()
+	s.watchClient(c)
 	return m, nil
 }
 

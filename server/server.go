@@ -125,7 +125,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		md:           markdown.New(),
 		files:        files,
 		presence:     presence{last: map[string]string{}},
-		calls:        calls{byRoom: map[string]*call{}, byClient: map[*hub.Client]*member{}},
+		calls:        calls{byRoom: map[string]*call{}, byClient: map[*hub.Client]*member{}, watched: map[*hub.Client]bool{}},
 	}
 	s.hub.OnPresence = s.presenceChanged
 	s.metrics = newMetrics(s)
