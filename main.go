@@ -19,6 +19,7 @@ import (
 	"strings"
 	"syscall"
 	"text/tabwriter"
+	"time"
 
 	"github.com/urfave/cli/v2"
 	"golang.org/x/term"
@@ -100,6 +101,8 @@ func serveCommand() *cli.Command {
 				Usage: "address to advertise to call clients (repeatable), e.g. the public IP of a server behind NAT"},
 			&cli.IntFlag{Name: "max-call-participants", Value: server.DefaultMaxCallParticipants, EnvVars: []string{"CALLS_MAX_CALL_PARTICIPANTS"},
 				Usage: "most people in one call"},
+			&cli.DurationFlag{Name: "ring-timeout", Value: server.DefaultRingTimeout, EnvVars: []string{"CALLS_RING_TIMEOUT"},
+				Usage: "how long a DM call rings the other person"},
 			&cli.StringFlag{Name: "max-upload", Value: "50MB", EnvVars: []string{"CALLS_MAX_UPLOAD"},
 				Usage: "largest uploaded file, e.g. 50MB, 1GB, 500KB"},
 			&cli.StringFlag{Name: "log-format", Value: "text", EnvVars: []string{"CALLS_LOG_FORMAT"}, Usage: "text or json"},
@@ -173,6 +176,9 @@ func serve(c *cli.Context) error {
 	if n := c.Int("max-call-participants"); n < 2 || n > 10000 {
 		return cli.Exit(fmt.Sprintf("--max-call-participants %d: must be 2-10000", n), 2)
 	}
+	if d := c.Duration("ring-timeout"); d < time.Second || d > 10*time.Minute {
+		return cli.Exit(fmt.Sprintf("--ring-timeout %v: must be 1s-10m, e.g. 30s", d), 2)
+	}
 	maxUpload, err := parseSize(c.String("max-upload"))
 	if err != nil {
 		return cli.Exit(fmt.Sprintf("--max-upload %q: %v", c.String("max-upload"), err), 2)
@@ -200,6 +206,7 @@ func serve(c *cli.Context) error {
 		// Loopback candidates only when the server itself is bound there.
 		ICELoopback:         strings.HasPrefix(c.String("listen"), "127.") || strings.HasPrefix(c.String("listen"), "localhost"),
 		MaxCallParticipants: c.Int("max-call-participants"),
+		RingTimeout:         c.Duration("ring-timeout"),
 		Version:             buildVersion(),
 		Logger:              log,
 	})

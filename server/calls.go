@@ -213,6 +213,8 @@ func (s *Server) joinCall(ctx context.Context, c *hub.Client, u *store.User, cha
 			s.removeParticipant(ctx, m, "start failed")
 			return nil, err
 		}
+	} else if r := s.ringFor(cl.id); r != nil && r.calleeID == u.ID {
+		s.endRing(ctx, cl.id, ringAccepted, "")
 	}
 	peer, err := cl.media.AddPeer(m.id, sfu.Callbacks{
 		Signal: func(sig sfu.Signal) { c.Send("call_signal", sig) },
@@ -231,6 +233,9 @@ func (s *Server) joinCall(ctx context.Context, c *hub.Client, u *store.User, cha
 		"participant": participantView{ID: m.id, UserID: u.ID, JoinedAt: m.joinedAt}})
 	s.updateCallPost(ctx, cl)
 	s.watchClient(c)
+	if starting {
+		s.startRinging(ctx, rm, cl, u.ID)
+	}
 	return m, nil
 }
 
@@ -342,6 +347,7 @@ func (s *Server) removeParticipant(ctx context.Context, m *member, reason string
 		s.publishToRoom(ctx, cl.channelID, evCallHostChanged, map[string]string{"call_id": cl.id, "channel_id": cl.channelID, "host_id": newHost})
 	}
 	if empty {
+		s.endRing(ctx, cl.id, ringCancelled, "")
 		s.finishCall(ctx, cl, now)
 		return
 	}

@@ -47,9 +47,11 @@ type Config struct {
 	ICELoopback bool
 	// MaxCallParticipants caps one call.
 	MaxCallParticipants int
-	UI                  fs.FS // the web UI files (index.html at the root)
-	Version             string
-	Logger              *slog.Logger
+	// RingTimeout is how long a DM call rings the other person.
+	RingTimeout time.Duration
+	UI          fs.FS // the web UI files (index.html at the root)
+	Version     string
+	Logger      *slog.Logger
 
 	// Listener, when set, is used instead of listening on Listen (tests).
 	Listener net.Listener
@@ -73,6 +75,8 @@ type Server struct {
 	typingLimit  *limiter.Limiter // typing events, per user and room
 
 	calls    calls
+	ringer   ringer
+	clock    clock
 	rtcUDP   net.Addr // where call media arrives
 	ui       *uiHandler
 	sfu      *sfu.SFU
@@ -97,6 +101,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	if cfg.MaxUpload == 0 {
 		cfg.MaxUpload = DefaultMaxUpload
+	}
+	if cfg.RingTimeout == 0 {
+		cfg.RingTimeout = DefaultRingTimeout
 	}
 	if cfg.MaxCallParticipants == 0 {
 		cfg.MaxCallParticipants = DefaultMaxCallParticipants
@@ -125,6 +132,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		md:           markdown.New(),
 		files:        files,
 		presence:     presence{last: map[string]string{}},
+		ringer:       ringer{rings: map[string]*ring{}},
+		clock:        realClock{},
 		calls:        calls{byRoom: map[string]*call{}, byClient: map[*hub.Client]*member{}, watched: map[*hub.Client]bool{}},
 	}
 	s.hub.OnPresence = s.presenceChanged

@@ -65,6 +65,10 @@ func (s *Server) handleFrame(ctx context.Context, c *hub.Client, f hub.Frame) *h
 		return s.handleCallMute(ctx, c, f.Data)
 	case "call_end":
 		return s.handleCallEnd(ctx, c)
+	case "call_ring_decline":
+		return s.handleRingDecline(ctx, c, f.Data)
+	case "call_ring_dismiss":
+		return s.handleRingDismiss(ctx, c, f.Data)
 	default:
 		return &hub.Frame{Type: "error", Data: []byte(`{"code":"unknown_type","error":"unknown frame type"}`)}
 	}
