@@ -110,6 +110,9 @@ func (s *Server) handleCallMute(ctx context.Context, c *hub.Client, data json.Ra
 		return frameError("bad_frame", "call_mute needs {muted}")
 	}
 	m.muted.Store(f.Muted)
+	if !f.Muted && m.peer != nil {
+		m.peer.PauseSource("mic", false) // unmuting lifts a host mute too
+	}
 	s.publishToRoom(ctx, m.call.channelID, evCallParticipantMuted, map[string]any{"call_id": m.call.id,
 		"participant_id": m.id, "user_id": m.userID, "muted": f.Muted})
 	return nil

@@ -70,6 +70,10 @@ type call struct {
 	members   map[string]*member // participant id → member
 	attendees []string           // user ids, in order of first join
 	ended     bool
+
+	hands        []string // participant ids, in the order hands went up
+	screenSharer string   // participant id of the one screen share
+	reactions    []reaction
 }
 
 // member is one participant: one user on one device (websocket).
@@ -106,13 +110,21 @@ type callView struct {
 	PostID       string            `json:"post_id"`
 	StartedAt    time.Time         `json:"started_at"`
 	Participants []participantView `json:"participants"`
+	Hands        []string          `json:"hands"`
+	ScreenSharer string            `json:"screen_sharer,omitempty"`
+	// Reactions still floating, so late joiners see them too.
+	Reactions []reaction `json:"recent_reactions"`
 }
 
 func (c *call) view() callView {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	v := callView{ID: c.id, ChannelID: c.channelID, HostID: c.hostID, Title: c.title, PostID: c.postID,
-		StartedAt: c.startedAt, Participants: []participantView{}}
+		StartedAt: c.startedAt, Participants: []participantView{}, Hands: slices.Clone(c.hands),
+		ScreenSharer: c.screenSharer, Reactions: slices.Clone(recentReactions(c.reactions))}
+	if v.Hands == nil {
+		v.Hands = []string{}
+	}
 	for _, m := range c.members {
 		v.Participants = append(v.Participants, participantView{ID: m.id, UserID: m.userID, Muted: m.muted.Load(), JoinedAt: m.joinedAt})
 	}
@@ -313,6 +325,12 @@ func (s *Server) removeParticipant(ctx context.Context, m *member, reason string
 		return
 	}
 	delete(cl.members, m.id)
+	if i := slices.Index(cl.hands, m.id); i >= 0 {
+		cl.hands = slices.Delete(cl.hands, i, i+1)
+	}
+	if cl.screenSharer == m.id {
+		cl.screenSharer = ""
+	}
 	empty := len(cl.members) == 0
 	var newHost string
 	if !empty && cl.hostID == m.userID && !cl.userPresent(m.userID) {

@@ -287,3 +287,77 @@ func TestCallSpeakingIndicator(t *testing.T) {
 		t.Fatalf("speaking event %s", ev.Data)
 	}
 }
+
+func TestCallHandsReactionsScreenAndHostControls(t *testing.T) {
+	f := newCallFixture(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ann, ben, cat := f.peer(t, "ann"), f.peer(t, "ben"), f.peer(t, "cat")
+	ann.join(f.channel, true, false) // host
+	ben.join(f.channel, true, false)
+	cat.join(f.channel, false, false)
+	ben.publish(ctx)
+	waitFor(t, "cat hears ben", 10*time.Second, func() bool { c, _ := cat.packetsFrom(ben.pid, "mic"); return c > 5 })
+
+	// Hands keep their order; the host can lower someone's.
+	ben.send("call_hand", map[string]bool{"raised": true})
+	cat.send("call_hand", map[string]bool{"raised": true})
+	var hand struct{ Hands []string }
+	for len(hand.Hands) < 2 {
+		json.Unmarshal(ann.event("call_hand").Data, &hand)
+	}
+	if hand.Hands[0] != ben.pid || hand.Hands[1] != cat.pid {
+		t.Fatalf("hands %v, want ben then cat", hand.Hands)
+	}
+	ben.send("call_host", map[string]string{"action": "lower_hand", "participant_id": cat.pid})
+	if e := ben.event("error"); !strings.Contains(string(e.Data), "not_host") {
+		t.Fatalf("non-host action: %s", e.Data)
+	}
+	ann.send("call_host", map[string]string{"action": "lower_hand", "participant_id": cat.pid})
+	for len(hand.Hands) != 1 {
+		json.Unmarshal(cat.event("call_hand").Data, &hand)
+	}
+
+	// Reactions reach everyone and late joiners see recent ones.
+	cat.send("call_reaction", map[string]string{"emoji": "🎉"})
+	if ev := ann.event("call_reaction"); !strings.Contains(string(ev.Data), "🎉") {
+		t.Fatalf("reaction %s", ev.Data)
+	}
+	dan := f.peer(t, "dan")
+	j := dan.join(f.channel, false, false)
+	if !strings.Contains(string(j.Data), "🎉") {
+		t.Fatalf("late joiner does not see the reaction: %s", j.Data)
+	}
+
+	// One screen share at a time.
+	ben.send("call_screen", map[string]bool{"on": true})
+	ann.event("call_screen")
+	cat.send("call_screen", map[string]bool{"on": true})
+	if e := cat.event("error"); !strings.Contains(string(e.Data), "screen_busy") {
+		t.Fatalf("second sharer: %s", e.Data)
+	}
+
+	// A host mute is enforced by the server: ben's audio stops at cat.
+	ann.send("call_host", map[string]string{"action": "mute", "participant_id": ben.pid})
+	if ev := ben.event("call_host_request"); !strings.Contains(string(ev.Data), `"mute"`) {
+		t.Fatalf("ben was not asked to mute: %s", ev.Data)
+	}
+	cat.event("call_participant_muted")
+	time.Sleep(300 * time.Millisecond)
+	before, _ := cat.packetsFrom(ben.pid, "mic")
+	time.Sleep(500 * time.Millisecond)
+	if after, _ := cat.packetsFrom(ben.pid, "mic"); after-before > 2 {
+		t.Fatalf("ben's audio still forwarded while host-muted: %d packets", after-before)
+	}
+	ben.send("call_mute", map[string]bool{"muted": false})
+	waitFor(t, "ben audible again", 5*time.Second, func() bool { c, _ := cat.packetsFrom(ben.pid, "mic"); return c > before+10 })
+
+	// Make someone else host, then remove a participant.
+	ann.send("call_host", map[string]string{"action": "make_host", "participant_id": cat.pid})
+	cat.event("call_host_changed")
+	cat.send("call_host", map[string]string{"action": "remove", "participant_id": dan.pid})
+	dan.event("call_removed")
+	if ev := ann.event("call_participant_left"); !strings.Contains(string(ev.Data), dan.pid) {
+		t.Fatalf("left %s", ev.Data)
+	}
+}

@@ -65,6 +65,14 @@ func (s *Server) handleFrame(ctx context.Context, c *hub.Client, f hub.Frame) *h
 		return s.handleCallMute(ctx, c, f.Data)
 	case "call_end":
 		return s.handleCallEnd(ctx, c)
+	case "call_hand":
+		return s.handleCallHand(ctx, c, f.Data)
+	case "call_reaction":
+		return s.handleCallReaction(ctx, c, f.Data)
+	case "call_screen":
+		return s.handleCallScreen(ctx, c, f.Data)
+	case "call_host":
+		return s.handleCallHost(ctx, c, f.Data)
 	case "call_ring_decline":
 		return s.handleRingDecline(ctx, c, f.Data)
 	case "call_ring_dismiss":

@@ -360,3 +360,16 @@ func (p *Peer) close() {
 
 // Close leaves the room.
 func (p *Peer) Close() { p.room.RemovePeer(p.id) }
+
+// PauseSource stops (or resumes) forwarding the peer's tracks of a source
+// ("mic", "screen", …): a host mute is enforced here, whatever the
+// participant's client does.
+func (p *Peer) PauseSource(source string, paused bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, t := range p.published {
+		if t.source == source || (source == SourceScreen && t.source == SourceScreenAudio) {
+			t.paused.Store(paused)
+		}
+	}
+}

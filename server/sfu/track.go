@@ -37,6 +37,7 @@ type forwardTrack struct {
 	packets, bytes, lost atomic.Uint64
 	sent                 atomic.Uint64 // packets written to subscribers
 	retired              atomic.Bool
+	paused               atomic.Bool // the host muted or stopped it
 }
 
 // binding is one subscriber of a track.
@@ -139,6 +140,9 @@ func (t *forwardTrack) forward(onLevel func(level uint8)) {
 			if ext := pkt.GetExtension(levelID); len(ext) > 0 {
 				onLevel(ext[0] & 0x7f)
 			}
+		}
+		if t.paused.Load() {
+			continue
 		}
 		keyframe := t.video && isKeyframe(t.codec.MimeType, pkt.Payload)
 		waiting := false
