@@ -301,8 +301,11 @@ func TestCallHandsReactionsScreenAndHostControls(t *testing.T) {
 
 	// Hands keep their order; the host can lower someone's.
 	ben.send("call_hand", map[string]bool{"raised": true})
-	cat.send("call_hand", map[string]bool{"raised": true})
 	var hand struct{ Hands []string }
+	for len(hand.Hands) < 1 {
+		json.Unmarshal(ann.event("call_hand").Data, &hand)
+	}
+	cat.send("call_hand", map[string]bool{"raised": true})
 	for len(hand.Hands) < 2 {
 		json.Unmarshal(ann.event("call_hand").Data, &hand)
 	}
