@@ -67,7 +67,7 @@ export const post = (path, body) => request('POST', path, body ?? {});
 export const patch = (path, body) => request('PATCH', path, body ?? {});
 export const del = (path) => request('DELETE', path);
 
-// The routes the foundation uses.
+// Setup and sessions.
 
 /** setupStatus → {needed, site_name}. */
 export const setupStatus = () => get('/setup');
@@ -83,6 +83,105 @@ export const logout = () => post('/auth/logout');
 
 /** me → the signed-in user, or ApiError with status 401. */
 export const me = () => get('/users/me');
+
+// Users.
+
+/** users → [user] everyone you can reach, with presence; q filters by name prefix. */
+export const users = (q = '') => get(`/users${q ? `?q=${encodeURIComponent(q)}` : ''}`).then((r) => r.users || []);
+
+/** user → one user you can reach. */
+export const user = (id) => get(`/users/${encodeURIComponent(id)}`);
+
+// Teams.
+
+export const teams = () => get('/teams').then((r) => r.teams || []);
+export const createTeam = (name, displayName) => post('/teams', { name, display_name: displayName });
+export const teamMembers = (teamId) => get(`/teams/${encodeURIComponent(teamId)}/members`).then((r) => r.members || []);
+export const teamChannels = (teamId) => get(`/teams/${encodeURIComponent(teamId)}/channels`).then((r) => r.channels || []);
+
+// Rooms.
+
+/** channels → every room you are in, with unread_count and mention_count. */
+export const channels = () => get('/channels').then((r) => r.channels || []);
+export const channel = (id) => get(`/channels/${encodeURIComponent(id)}`);
+export const createChannel = (body) => post('/channels', body);
+export const updateChannel = (id, body) => patch(`/channels/${encodeURIComponent(id)}`, body);
+export const openDM = (userIds) => post('/dms', { user_ids: userIds });
+export const joinChannel = (id) => post(`/channels/${encodeURIComponent(id)}/join`);
+export const leaveChannel = (id) => post(`/channels/${encodeURIComponent(id)}/leave`);
+export const channelMembers = (id) => get(`/channels/${encodeURIComponent(id)}/members`).then((r) => r.members || []);
+export const addChannelMember = (id, userId) => post(`/channels/${encodeURIComponent(id)}/members`, { user_id: userId });
+export const markRead = (id) => post(`/channels/${encodeURIComponent(id)}/read`);
+
+// Posts.
+
+/** posts → {posts: [...newest first], has_more}. */
+export function posts(channelId, { before = '', limit = 50 } = {}) {
+  const q = new URLSearchParams({ limit: String(limit) });
+  if (before) q.set('before', before);
+  return get(`/channels/${encodeURIComponent(channelId)}/posts?${q}`);
+}
+export const createPost = (channelId, body) => post(`/channels/${encodeURIComponent(channelId)}/posts`, body);
+export const editPost = (id, message) => patch(`/posts/${encodeURIComponent(id)}`, { message });
+export const deletePost = (id) => del(`/posts/${encodeURIComponent(id)}`);
+/** thread → {root, posts: [replies, oldest first]}. */
+export const thread = (rootId) => get(`/posts/${encodeURIComponent(rootId)}/thread`);
+/** toggleReaction → {added, reactions}. */
+export const toggleReaction = (postId, emoji) => post(`/posts/${encodeURIComponent(postId)}/reactions`, { emoji });
+export const search = (q) => get(`/search?q=${encodeURIComponent(q)}`).then((r) => r.posts || []);
+/** command runs a slash command → {text, ephemeral, post?}. */
+export const command = (channelId, text) => post(`/channels/${encodeURIComponent(channelId)}/commands`, { command: text });
+
+/** fileURL is where a file's bytes are served; download forces an attachment. */
+export function fileURL(id, { download = false } = {}) {
+  return `${BASE}/files/${encodeURIComponent(id)}${download ? '?download=1' : ''}`;
+}
+
+/**
+ * upload sends one file to a room as multipart/form-data (field "file").
+ * XMLHttpRequest rather than fetch because only it reports upload progress.
+ * Returns {promise, abort}; promise resolves to the stored file object and
+ * onProgress(fraction 0..1) runs as bytes leave.
+ */
+export function upload(channelId, file, onProgress = () => {}) {
+  const xhr = new XMLHttpRequest();
+  const promise = new Promise((resolve, reject) => {
+    xhr.open('POST', `${BASE}/channels/${encodeURIComponent(channelId)}/files`);
+    xhr.withCredentials = true;
+    xhr.responseType = 'text';
+    xhr.setRequestHeader('Accept', 'application/json');
+    xhr.upload.addEventListener('progress', (event) => {
+      if (event.lengthComputable && event.total > 0) onProgress(event.loaded / event.total);
+    });
+    xhr.addEventListener('load', () => {
+      let data = null;
+      try {
+        data = xhr.responseText ? JSON.parse(xhr.responseText) : null;
+      } catch {
+        data = null;
+      }
+      if (xhr.status >= 200 && xhr.status < 300 && data && Array.isArray(data.files) && data.files[0]) {
+        onProgress(1);
+        resolve(data.files[0]);
+        return;
+      }
+      const message = xhr.status === 413
+        ? 'The file is larger than this server accepts.'
+        : (data && data.error) || `The server answered ${xhr.status}`;
+      reject(new ApiError(message, {
+        status: xhr.status,
+        code: (data && data.code) || `http_${xhr.status}`,
+        retryAfter: parseRetryAfter(xhr.getResponseHeader('Retry-After')),
+      }));
+    });
+    xhr.addEventListener('error', () => reject(new ApiError('The upload failed: cannot reach the server.')));
+    xhr.addEventListener('abort', () => reject(new ApiError('Upload cancelled.', { code: 'aborted' })));
+    const form = new FormData();
+    form.append('file', file, file.name);
+    xhr.send(form);
+  });
+  return { promise, abort: () => xhr.abort() };
+}
 
 function parseRetryAfter(value) {
   if (!value) return null;

@@ -67,19 +67,8 @@ function showLogin(notice) {
 }
 
 function showShell(user) {
-  app.user = user;
-  const view = shellView({
-    siteName: app.siteName,
-    user,
-    onLogout: logOut,
-    onReconnectNow: () => app.socket?.reconnectNow(),
-  });
-  mount('shell', view);
-  startSocket(view);
-}
-
-function startSocket(view) {
   stopSocket();
+  app.user = user;
   const socket = new Socket({
     onResync: refresh,
     onStatus: (state, info) => {
@@ -89,6 +78,14 @@ function startSocket(view) {
       if (state === 'reconnecting' && !info.opened) checkSession();
     },
   });
+  const view = shellView({
+    siteName: app.siteName,
+    user,
+    socket,
+    onLogout: logOut,
+    onReconnectNow: () => app.socket?.reconnectNow(),
+  });
+  mount('shell', view);
   socket.on('hello', (data) => {
     if (data.user) {
       app.user = data.user;
@@ -97,6 +94,7 @@ function startSocket(view) {
   });
   app.socket = socket;
   socket.connect();
+  view.start();
 }
 
 function stopSocket() {
@@ -110,6 +108,7 @@ async function refresh() {
     const user = await api.me();
     app.user = user;
     app.view?.setUser?.(user);
+    app.view?.resync?.();
   } catch (err) {
     if (err.status === 401 && root.dataset.view === 'shell') showLogin('Your session has ended. Log in again.');
   }
@@ -130,6 +129,7 @@ async function checkSession() {
 
 async function logOut() {
   // Close the socket first so its reconnect logic does not race the logout.
+  const socket = app.socket;
   stopSocket();
   const view = app.view;
   try {
@@ -139,7 +139,8 @@ async function logOut() {
     if (err.status !== 401) {
       if (app.view === view) {
         view.showError(`Could not log out: ${err.message}`);
-        startSocket(view);
+        app.socket = socket;
+        socket?.connect();
       }
       return;
     }

@@ -10,6 +10,34 @@ export function avatar(user, { size = 'md' } = {}) {
   return node;
 }
 
+/**
+ * presenceAvatar is an avatar with a presence dot. The dot carries
+ * data-presence-user so live presence events can recolour every dot of a
+ * user without redrawing the views.
+ */
+export function presenceAvatar(user, status = 'offline', { size = 'md' } = {}) {
+  return el('span', { class: ['avatar-wrap', `avatar-wrap-${size}`] },
+    avatar(user, { size }),
+    presenceDot(user.id, status));
+}
+
+/** presenceDot is the coloured dot alone (for DM rows in the sidebar). */
+export function presenceDot(userId, status = 'offline') {
+  return el('span', {
+    class: ['presence', `presence-${status}`],
+    dataset: { presenceUser: userId },
+    'aria-hidden': 'true',
+  });
+}
+
+/** setPresence recolours every dot of a user under root. */
+export function setPresence(root, userId, status) {
+  for (const dot of root.querySelectorAll(`[data-presence-user="${CSS.escape(userId)}"]`)) {
+    dot.classList.remove('presence-online', 'presence-away', 'presence-offline');
+    dot.classList.add(`presence-${status}`);
+  }
+}
+
 /** displayName is what the UI calls a user: their display name, else their username. */
 export function displayName(user) {
   return (user.display_name && user.display_name.trim()) || user.username || 'Unknown user';

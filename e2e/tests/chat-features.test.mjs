@@ -1,0 +1,180 @@
+// The rest of the chat UI against a real server: creating teams and
+// channels, files with an upload bar, slash commands, typing, editing and
+// deleting, search, members, archiving and being removed from a room.
+import assert from 'node:assert/strict';
+import {
+  test, startServer, launchBrowser, newPage, login, screenshot, strongPassword,
+} from '../lib/harness.mjs';
+import { apiAs } from '../lib/api.mjs';
+
+const sidebarOf = (page) => page.getByRole('navigation', { name: 'Sidebar' });
+const roomLog = (page) => page.getByRole('log', { name: /^Messages in / });
+const postIn = (scope, text) => scope.locator('article.post').filter({ hasText: text });
+const composerOf = (page) => page.getByRole('textbox', { name: /^Write to/ });
+
+// A 1×1 PNG.
+const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==', 'base64');
+
+test('teams, channels, files, commands, typing, edits, search, members and archiving', async () => {
+  const alicePassword = strongPassword();
+  const bobPassword = strongPassword();
+  const server = await startServer({
+    users: [
+      { username: 'alice', password: alicePassword, admin: true },
+      { username: 'bob', password: bobPassword },
+    ],
+  });
+  const alice = await apiAs(server.url, 'alice', alicePassword);
+  const bob = await apiAs(server.url, 'bob', bobPassword);
+
+  const browser = await launchBrowser();
+  const pa = await newPage(browser);
+  const pb = await newPage(browser);
+  await login(pa, server.url, 'alice', alicePassword);
+
+  // Alice creates a team in the UI; its town-square opens.
+  await sidebarOf(pa).getByRole('button', { name: 'Create a team' }).click();
+  const teamDialog = pa.getByRole('dialog', { name: 'Create a team' });
+  await teamDialog.getByLabel('Team name').fill('Design Crew');
+  assert.equal(await teamDialog.getByLabel('URL name').inputValue(), 'design-crew');
+  await teamDialog.getByRole('button', { name: 'Create team' }).click();
+  await pa.getByRole('heading', { level: 1, name: 'Town Square' }).waitFor();
+  const team = (await alice.call('GET', '/teams')).teams.find((t) => t.name === 'design-crew');
+  await alice.call('POST', `/teams/${team.id}/members`, { user_id: bob.user.id });
+
+  // ... and a private channel, which opens with a lock.
+  await sidebarOf(pa).getByRole('button', { name: 'Create channel' }).click();
+  const channelDialog = pa.getByRole('dialog', { name: 'Create a channel' });
+  await channelDialog.getByLabel('Name', { exact: true }).fill('Secret Plans');
+  await channelDialog.getByText('Private channel').click();
+  await channelDialog.getByRole('button', { name: 'Create channel' }).click();
+  await pa.getByRole('heading', { level: 1, name: 'Secret Plans' }).waitFor();
+  const secret = (await alice.call('GET', '/channels')).channels.find((c) => c.name === 'secret-plans');
+  assert.equal(secret.type, 'private');
+
+  // She adds bob from the members panel.
+  await pa.getByRole('button', { name: /^Members/ }).click();
+  const members = pa.getByRole('complementary', { name: 'Members' });
+  await members.getByRole('button', { name: 'Add people' }).click();
+  const addDialog = pa.getByRole('dialog', { name: /^Add people/ });
+  await addDialog.getByRole('checkbox', { name: 'bob' }).check();
+  await addDialog.getByRole('button', { name: 'Add' }).click();
+  await members.getByText('@bob').waitFor();
+  await pa.getByRole('button', { name: 'Members: 2' }).waitFor();
+
+  await login(pb, server.url, 'bob', bobPassword);
+  await sidebarOf(pb).locator(`a[data-channel-id="${secret.id}"]`).click();
+  await roomLog(pb).waitFor();
+
+  // Typing shows at the other end.
+  await composerOf(pb).pressSequentially('thinking', { delay: 30 });
+  await pa.getByText('bob is typing…').waitFor();
+  await composerOf(pb).fill('');
+
+  // A file goes up with a progress bar, then posts with the message as an image preview.
+  await pa.locator('.composer input[type="file"]').setInputFiles({ name: 'mockup.png', mimeType: 'image/png', buffer: PNG });
+  await pa.locator('.upload.is-done').waitFor();
+  await composerOf(pa).fill('first mockup');
+  await composerOf(pa).press('Enter');
+  await postIn(roomLog(pb), 'first mockup').locator('img[alt="mockup.png"]').waitFor();
+  await pa.locator('.composer input[type="file"]').setInputFiles({ name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('hello') });
+  await pa.locator('.upload.is-done').waitFor();
+  await composerOf(pa).press('Enter');
+  const card = roomLog(pb).locator('a.file-card').filter({ hasText: 'notes.txt' });
+  await card.waitFor();
+  assert.match(await card.textContent(), /5 B/);
+
+  // Slash commands: /shrug posts for everyone, /help answers only here.
+  await composerOf(pa).fill('/shrug');
+  await composerOf(pa).press('Enter');
+  await postIn(roomLog(pb), '¯\\_(ツ)_/¯').waitFor();
+  await composerOf(pa).fill('/help');
+  await composerOf(pa).press('Enter');
+  await roomLog(pa).locator('article.post-ephemeral').filter({ hasText: 'Only visible to you' }).waitFor();
+  assert.equal(await roomLog(pb).locator('article.post-ephemeral').count(), 0);
+
+  // Bob edits and deletes his own message; alice sees both live.
+  await composerOf(pb).fill('lunch at 12?');
+  await composerOf(pb).press('Enter');
+  const bobsPost = postIn(roomLog(pb), 'lunch at 12?');
+  await bobsPost.hover();
+  await bobsPost.getByRole('button', { name: 'Edit' }).click();
+  const edit = roomLog(pb).getByRole('textbox', { name: 'Edit message' });
+  await edit.fill('lunch at 12:30?');
+  await edit.press('Enter');
+  await postIn(roomLog(pa), 'lunch at 12:30?').getByText('(edited)').waitFor();
+  const edited = postIn(roomLog(pb), 'lunch at 12:30?');
+  await edited.hover();
+  await edited.getByRole('button', { name: 'Delete' }).click();
+  await pb.getByRole('dialog', { name: 'Delete message' }).getByRole('button', { name: 'Delete' }).click();
+  await postIn(roomLog(pa), 'lunch at 12:30?').waitFor({ state: 'detached' });
+
+  // Search finds a message in another room and opens it.
+  const town = (await alice.call('GET', '/channels')).channels.find((c) => c.team_id === team.id && c.name === 'town-square');
+  await alice.call('POST', `/channels/${town.id}/posts`, { message: 'the quarterly roadmap is ready' });
+  await pb.getByRole('searchbox', { name: 'Search messages' }).fill('roadmap');
+  await pb.getByRole('searchbox', { name: 'Search messages' }).press('Enter');
+  const results = pb.getByRole('complementary', { name: 'Search results' });
+  await results.getByText('1 result').waitFor();
+  await screenshot(pb, 'search');
+  await results.getByRole('button', { name: /quarterly roadmap/ }).click();
+  await pb.waitForURL((url) => url.pathname === `/channels/${town.id}`);
+  await postIn(roomLog(pb), 'quarterly roadmap').waitFor();
+
+  // Archiving makes the room read-only for everyone at once.
+  await alice.call('POST', `/channels/${secret.id}/archive`);
+  await pa.getByText(/archived room/).waitFor();
+  assert.equal(await composerOf(pa).count(), 0, 'no composer in an archived room');
+  await alice.call('POST', `/channels/${secret.id}/unarchive`);
+  await composerOf(pa).waitFor();
+
+  // Removed from a private room, bob no longer sees it.
+  await sidebarOf(pb).locator(`a[data-channel-id="${secret.id}"]`).click();
+  await roomLog(pb).waitFor();
+  await alice.call('DELETE', `/channels/${secret.id}/members/${bob.user.id}`);
+  await sidebarOf(pb).locator(`a[data-channel-id="${secret.id}"]`).waitFor({ state: 'detached' });
+  await pb.getByText(/You were removed from Secret Plans/).waitFor();
+  assert.notEqual(new URL(pb.url()).pathname, `/channels/${secret.id}`);
+
+  assert.deepEqual(pa.problems, [], 'no page errors or CSP violations for alice');
+  assert.deepEqual(pb.problems, [], 'no page errors or CSP violations for bob');
+});
+
+test('scrolling up loads older messages, a page at a time', async () => {
+  const password = strongPassword();
+  const server = await startServer({ users: [{ username: 'dave', password, admin: true }] });
+  const dave = await apiAs(server.url, 'dave', password);
+  const team = await dave.call('POST', '/teams', { name: 'history', display_name: 'History' });
+  const town = (await dave.call('GET', '/channels')).channels.find((c) => c.team_id === team.id);
+  // 120 posts: more than two pages of 50. Posting is rate limited, so wait when told.
+  for (let i = 1; i <= 120; i += 1) {
+    for (;;) {
+      try {
+        await dave.call('POST', `/channels/${town.id}/posts`, { message: `message number ${i}` });
+        break;
+      } catch (err) {
+        if (!/ 429 /.test(err.message)) throw err;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    }
+  }
+
+  const browser = await launchBrowser();
+  const page = await newPage(browser);
+  await login(page, server.url, 'dave', password);
+  const log = roomLog(page);
+  await postIn(log, 'message number 120').waitFor();
+  assert.equal(await postIn(log, /message number 1$/).count(), 0, 'the first page holds only the newest posts');
+
+  // Scroll to the top until the room's first message and its welcome show.
+  for (let i = 0; i < 10 && !(await page.getByRole('heading', { name: 'Welcome to Town Square' }).isVisible()); i += 1) {
+    await log.evaluate((node) => { node.scrollTop = 0; });
+    await page.waitForTimeout(300);
+  }
+  await page.getByRole('heading', { name: 'Welcome to Town Square' }).waitFor();
+  assert.equal(await log.locator('article.post').count(), 120);
+  const texts = await log.locator('article.post .post-body').allTextContents();
+  assert.deepEqual(texts.map((t) => Number(t.match(/\d+/)[0])), Array.from({ length: 120 }, (_, i) => i + 1), 'in order, none twice');
+
+  assert.deepEqual(page.problems, [], 'no page errors or CSP violations');
+});

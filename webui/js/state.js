@@ -1,0 +1,231 @@
+// state.js holds what the signed-in app knows: people, teams, the rooms in
+// the sidebar with their unread counts, and which team and room are open.
+// Views subscribe to named changes ('users', 'teams', 'channels', 'current',
+// 'presence') and redraw from here; nothing else keeps a copy.
+import { displayName } from './avatar.js';
+
+const DIRECT = new Set(['dm', 'group']);
+
+/** isDirect says whether a room is a DM or group DM. */
+export const isDirect = (c) => DIRECT.has(c?.type);
+
+export class ChatState {
+  constructor(me) {
+    this.me = me;
+    this.users = new Map([[me.id, me]]);
+    this.teams = [];
+    this.teamId = null;
+    this.channels = new Map();
+    this.currentId = null;
+    this.listeners = new Map();
+  }
+
+  /** on subscribes fn(detail) to a change; returns the unsubscribe function. */
+  on(name, fn) {
+    if (!this.listeners.has(name)) this.listeners.set(name, new Set());
+    this.listeners.get(name).add(fn);
+    return () => this.listeners.get(name)?.delete(fn);
+  }
+
+  emit(name, detail) {
+    for (const fn of [...(this.listeners.get(name) || [])]) {
+      try {
+        fn(detail);
+      } catch (err) {
+        console.error(`state: ${name} listener failed`, err);
+      }
+    }
+  }
+
+  // ---------- People ----------
+
+  setMe(me) {
+    this.me = { ...this.me, ...me };
+    this.users.set(me.id, { ...this.users.get(me.id), ...me });
+    this.emit('users');
+  }
+
+  /** addUsers merges user objects (from any list the server sent). */
+  addUsers(list) {
+    let changed = false;
+    for (const u of list || []) {
+      if (!u || !u.id) continue;
+      const old = this.users.get(u.id);
+      this.users.set(u.id, old ? { ...old, ...u, status: u.status || old.status } : u);
+      changed = true;
+    }
+    if (changed) this.emit('users');
+  }
+
+  /** user returns a known user, or a stand-in while the real one loads. */
+  user(id) {
+    return this.users.get(id) || { id, username: 'someone', display_name: 'Someone', unknown: true };
+  }
+
+  /** missingUsers returns the ids of users not loaded yet. */
+  missingUsers(ids) {
+    return [...new Set(ids)].filter((id) => id && !this.users.has(id));
+  }
+
+  userName(id) {
+    return displayName(this.user(id));
+  }
+
+  setPresence(userId, status) {
+    const u = this.users.get(userId);
+    if (u) this.users.set(userId, { ...u, status });
+    this.emit('presence', { userId, status });
+  }
+
+  presence(userId) {
+    if (userId === this.me.id) return this.users.get(userId)?.status || 'online';
+    return this.users.get(userId)?.status || 'offline';
+  }
+
+  // ---------- Teams ----------
+
+  setTeams(teams) {
+    this.teams = [...teams].sort((a, b) => teamLabel(a).localeCompare(teamLabel(b)));
+    if (!this.teams.some((t) => t.id === this.teamId)) this.teamId = this.teams[0]?.id || null;
+    this.emit('teams');
+  }
+
+  setTeam(teamId) {
+    if (this.teamId === teamId) return;
+    this.teamId = teamId;
+    this.emit('teams');
+    this.emit('channels');
+  }
+
+  team(id = this.teamId) {
+    return this.teams.find((t) => t.id === id) || null;
+  }
+
+  // ---------- Rooms ----------
+
+  /** setChannels replaces the sidebar list (GET /channels). */
+  setChannels(list) {
+    this.channels = new Map(list.map((c) => [c.id, { unread_count: 0, mention_count: 0, ...c }]));
+    this.emit('channels');
+  }
+
+  /**
+   * upsertChannel adds a room or replaces it with a newer copy (a field
+   * missing from the copy, such as archived_at after unarchiving, is gone),
+   * keeping the unread counts and members the copy does not carry.
+   */
+  upsertChannel(c) {
+    const old = this.channels.get(c.id);
+    this.channels.set(c.id, old
+      ? { ...c, unread_count: old.unread_count, mention_count: old.mention_count, member_ids: c.member_ids || old.member_ids }
+      : { unread_count: 0, mention_count: 0, ...c });
+    this.emit('channels');
+  }
+
+  removeChannel(id) {
+    if (!this.channels.delete(id)) return;
+    // Discussions go with their parent.
+    for (const c of [...this.channels.values()]) if (c.parent_id === id) this.channels.delete(c.id);
+    this.emit('channels');
+  }
+
+  channel(id) {
+    return this.channels.get(id) || null;
+  }
+
+  /** setCounts changes a room's unread and mention counts. */
+  setCounts(id, { unread, mentions }) {
+    const c = this.channels.get(id);
+    if (!c) return;
+    const next = { ...c };
+    if (unread !== undefined) next.unread_count = unread;
+    if (mentions !== undefined) next.mention_count = mentions;
+    if (next.unread_count === c.unread_count && next.mention_count === c.mention_count) return;
+    this.channels.set(id, next);
+    this.emit('channels');
+  }
+
+  touch(id, when) {
+    const c = this.channels.get(id);
+    if (c) this.channels.set(id, { ...c, last_post_at: when });
+  }
+
+  setCurrent(id) {
+    this.currentId = id;
+    this.emit('current');
+  }
+
+  /** roomName is what the sidebar and header call a room. */
+  roomName(c) {
+    if (!c) return '';
+    if (isDirect(c)) {
+      const others = (c.member_ids || []).filter((id) => id !== this.me.id);
+      if (others.length === 0) return c.member_ids?.length ? `${this.userName(this.me.id)} (you)` : (c.display_name || 'Direct message');
+      return others.map((id) => this.userName(id)).sort((a, b) => a.localeCompare(b)).join(', ');
+    }
+    return c.display_name || c.name || 'Untitled';
+  }
+
+  /** otherMember is the other person of a DM. */
+  otherMember(c) {
+    return (c?.member_ids || []).find((id) => id !== this.me.id) || null;
+  }
+
+  /** teamRooms returns the current team's channels (public, private) and top-level discussions, by name. */
+  teamRooms(teamId = this.teamId) {
+    return [...this.channels.values()]
+      .filter((c) => (c.type === 'public' || c.type === 'private') && c.team_id === teamId)
+      .sort(byName(this));
+  }
+
+  /** directRooms returns DMs and group DMs, most recent first. */
+  directRooms() {
+    return [...this.channels.values()]
+      .filter(isDirect)
+      .sort((a, b) => stamp(b) - stamp(a) || this.roomName(a).localeCompare(this.roomName(b)));
+  }
+
+  /** discussions returns the discussions under a room. */
+  discussions(parentId) {
+    return [...this.channels.values()].filter((c) => c.type === 'discussion' && c.parent_id === parentId).sort(byName(this));
+  }
+
+  /** orphanDiscussions are discussions whose parent is not in the list (shown under Channels). */
+  orphanDiscussions(teamId = this.teamId) {
+    return [...this.channels.values()]
+      .filter((c) => c.type === 'discussion' && !this.channels.has(c.parent_id) && (!c.team_id || c.team_id === teamId))
+      .sort(byName(this));
+  }
+
+  /** teamOf returns the team a room belongs to (a discussion: its parent's), or null for DMs. */
+  teamOf(c) {
+    if (!c) return null;
+    if (c.team_id) return c.team_id;
+    if (c.parent_id) return this.teamOf(this.channels.get(c.parent_id));
+    return null;
+  }
+
+  /** totals sums unread rooms and mentions, for the tab title and the team rail. */
+  totals(teamId) {
+    let mentions = 0;
+    let unread = 0;
+    for (const c of this.channels.values()) {
+      if (teamId !== undefined && this.teamOf(c) !== teamId) continue;
+      mentions += c.mention_count || 0;
+      if (c.unread_count) unread += 1;
+    }
+    return { mentions, unread };
+  }
+}
+
+export function teamLabel(t) {
+  return t.display_name || t.name || 'Team';
+}
+
+function stamp(c) {
+  return Date.parse(c.last_post_at || c.created_at || 0) || 0;
+}
+
+function byName(state) {
+  return (a, b) => state.roomName(a).localeCompare(state.roomName(b));
+}
