@@ -169,12 +169,19 @@ func (s *Server) createDirect(w http.ResponseWriter, r *http.Request, p *princip
 		s.writeError(w, r, err)
 		return
 	}
+	// A DM is named after its members: send them along.
+	members, err := s.store.ChannelMembers(r.Context(), c.ID)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	view := &store.SidebarChannel{Channel: c, Members: members}
 	status := http.StatusOK
 	if created {
 		status = http.StatusCreated
-		s.publishToRoom(r.Context(), c.ID, evChannelCreated, map[string]any{"channel": c})
+		s.publish(evChannelCreated, map[string]any{"channel": view}, members)
 	}
-	writeJSON(w, status, c)
+	writeJSON(w, status, view)
 }
 
 // roomFor loads the {id} room of the request for the principal.

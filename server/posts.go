@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -174,7 +175,7 @@ func (s *Server) post(ctx context.Context, u *store.User, rm *room, np store.New
 		return nil, err
 	}
 	np.ChannelID, np.UserID = rm.ID, u.ID
-	np.Mentioned, err = s.mentioned(ctx, rm, members, np.Message)
+	np.Mentioned, err = s.mentioned(ctx, rm, u.ID, members, np.Message)
 	if err != nil {
 		return nil, err
 	}
@@ -199,9 +200,9 @@ func (s *Server) post(ctx context.Context, u *store.User, rm *room, np store.New
 // mentioned resolves who a message mentions among the room's members:
 // @name, @channel/@all/@here (everyone), and every other member of a DM
 // or group DM (a direct message always notifies).
-func (s *Server) mentioned(ctx context.Context, rm *room, members []string, msg string) ([]string, error) {
+func (s *Server) mentioned(ctx context.Context, rm *room, author string, members []string, msg string) ([]string, error) {
 	if rm.Direct() {
-		return members, nil
+		return slices.DeleteFunc(slices.Clone(members), func(id string) bool { return id == author }), nil
 	}
 	names := markdown.Mentions(msg)
 	if len(names) == 0 {
@@ -212,7 +213,7 @@ func (s *Server) mentioned(ctx context.Context, rm *room, members []string, msg 
 	for _, n := range names {
 		switch n {
 		case "channel", "all", "here":
-			return members, nil
+			return slices.DeleteFunc(slices.Clone(members), func(id string) bool { return id == author }), nil
 		default:
 			usernames = append(usernames, n)
 		}
