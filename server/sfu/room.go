@@ -3,12 +3,74 @@ package sfu
 import (
 	"fmt"
 	"sync"
+	"sync/atomic"
+
+	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v3"
 )
+
+// Tap receives every packet a room forwards, e.g. a recorder. It is called
+// on the forwarding goroutine of each track: it must not block, and must
+// copy what it keeps (the packet's buffers are reused).
+type Tap interface {
+	WriteRTP(track TrackInfo, pkt *rtp.Packet)
+}
+
+// TrackInfo names a published track for a Tap.
+type TrackInfo struct {
+	ID            string // unique in the room: "<participant id>_<source>"
+	ParticipantID string
+	Source        string
+	Codec         webrtc.RTPCodecCapability
+}
+
+type tapHolder struct{ t Tap }
+
+// SetTap starts (or, with nil, stops) sending the room's packets to t.
+func (r *Room) SetTap(t Tap) {
+	if t == nil {
+		r.tap.Store(nil)
+		return
+	}
+	r.tap.Store(&tapHolder{t: t})
+}
+
+// RequestKeyframe asks a participant for a keyframe of one of their video
+// sources (a recorder switching to it needs one).
+func (r *Room) RequestKeyframe(participantID, source string) {
+	p := r.Peer(participantID)
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	var ts []*forwardTrack
+	for _, t := range p.published {
+		if t.source == source && t.video {
+			ts = append(ts, t)
+		}
+	}
+	p.mu.Unlock()
+	for _, t := range ts {
+		p.requestKeyframe(t)
+	}
+}
+
+// Tracks lists what is published in the room now.
+func (r *Room) Tracks() []TrackInfo {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]TrackInfo, 0, len(r.tracks))
+	for _, t := range r.tracks {
+		out = append(out, t.info())
+	}
+	return out
+}
 
 // Room is the media of one call: its peers and what they publish.
 type Room struct {
 	id  string
 	sfu *SFU
+	tap atomic.Pointer[tapHolder]
 
 	mu     sync.Mutex
 	peers  map[string]*Peer

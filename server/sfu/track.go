@@ -66,6 +66,10 @@ func newForwardTrack(pub *Peer, remote *webrtc.TrackRemote, source string) *forw
 	return t
 }
 
+func (t *forwardTrack) info() TrackInfo {
+	return TrackInfo{ID: t.id, ParticipantID: t.publisher.id, Source: t.source, Codec: t.codec}
+}
+
 // Bind implements webrtc.TrackLocal.
 func (t *forwardTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameters, error) {
 	for _, c := range ctx.CodecParameters() {
@@ -116,6 +120,7 @@ func (t *forwardTrack) forward(onLevel func(level uint8)) {
 	var haveSeq bool
 	var lastSeq uint16
 	levelID := t.publisher.audioLevelID(t.remote)
+	info := t.info()
 	for {
 		n, _, err := t.remote.Read(buf)
 		if err != nil {
@@ -143,6 +148,9 @@ func (t *forwardTrack) forward(onLevel func(level uint8)) {
 		}
 		if t.paused.Load() {
 			continue
+		}
+		if tap := t.publisher.room.tap.Load(); tap != nil {
+			tap.t.WriteRTP(info, &pkt)
 		}
 		keyframe := t.video && isKeyframe(t.codec.MimeType, pkt.Payload)
 		waiting := false
