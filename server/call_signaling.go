@@ -24,6 +24,10 @@ func (s *Server) handleCallJoin(ctx context.Context, c *hub.Client, data json.Ra
 	if err := json.Unmarshal(data, &f); err != nil {
 		return frameError("bad_frame", "call_join needs {\"channel_id\"}")
 	}
+	if ok, _ := s.joinLimit.Allow(c.UserID); !ok {
+		s.metrics.rateLimited.WithLabelValues("call_join").Inc()
+		return frameError("rate_limited", "too many call joins; wait a few seconds")
+	}
 	u, err := s.store.UserByID(ctx, c.UserID)
 	if err != nil || !u.Active() {
 		return frameError("unauthorized", "log in again")

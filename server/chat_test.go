@@ -543,3 +543,42 @@ func TestPostRateLimit(t *testing.T) {
 	}
 	time.Sleep(0)
 }
+
+func TestWebsocketAbuseLimits(t *testing.T) {
+	f := newChatFixture(t)
+	// Too many connections of one user are refused.
+	var conns []*websocket.Conn
+	for i := 0; i < MaxClientsPerUser; i++ {
+		c, err := f.ts.dialWS(f.bobT, "")
+		if err != nil {
+			t.Fatalf("connection %d: %v", i, err)
+		}
+		conns = append(conns, c)
+	}
+	if _, err := f.ts.dialWS(f.bobT, ""); err == nil {
+		t.Fatalf("connection %d accepted", MaxClientsPerUser+1)
+	}
+	for _, c := range conns {
+		c.CloseNow()
+	}
+	// A client flooding frames is cut off.
+	c, err := f.ts.dialWS(f.aliceT, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	go func() {
+		for i := 0; i < 2000; i++ {
+			if c.Write(ctx, websocket.MessageText, []byte(`{"type":"ping"}`)) != nil {
+				return
+			}
+		}
+	}()
+	for err == nil {
+		_, _, err = c.Read(ctx)
+	}
+	if !strings.Contains(err.Error(), "flooding") {
+		t.Fatalf("flooding client: %v", err)
+	}
+}

@@ -23,6 +23,11 @@ func (s *Server) uploadFiles(w http.ResponseWriter, r *http.Request, p *principa
 		s.writeError(w, r, err)
 		return
 	}
+	if ok, wait := s.uploadLimit.Allow(p.User.ID); !ok {
+		s.metrics.rateLimited.WithLabelValues("upload").Inc()
+		s.writeError(w, r, &apiError{Status: http.StatusTooManyRequests, Code: "rate_limited", Message: "too many uploads; wait a little", RetryAfter: wait})
+		return
+	}
 	// A large upload on a slow link outlasts the server's read timeout.
 	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(30 * time.Minute))
 	const maxFiles = 10

@@ -73,6 +73,9 @@ type Server struct {
 	loginAccount *limiter.Limiter // failed logins, per account
 	postLimit    *limiter.Limiter // posts and commands, per user
 	typingLimit  *limiter.Limiter // typing events, per user and room
+	frameLimit   *limiter.Limiter // websocket frames, per user
+	joinLimit    *limiter.Limiter // call joins, per user
+	uploadLimit  *limiter.Limiter // uploads, per user
 
 	calls    calls
 	ringer   ringer
@@ -129,6 +132,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		loginAccount: limiter.New(10, 30*time.Second, nil),
 		postLimit:    limiter.New(20, 200*time.Millisecond, nil),
 		typingLimit:  limiter.New(1, 2*time.Second, nil),
+		frameLimit:   limiter.New(300, 10*time.Millisecond, nil),
+		joinLimit:    limiter.New(10, 3*time.Second, nil),
+		uploadLimit:  limiter.New(20, 3*time.Second, nil),
 		md:           markdown.New(),
 		files:        files,
 		presence:     presence{last: map[string]string{}},

@@ -11,6 +11,9 @@ import (
 	"calls/server/hub"
 )
 
+// MaxClientsPerUser caps one user's open websockets (tabs and devices).
+const MaxClientsPerUser = 20
+
 // websocket serves GET /api/v1/ws. The Origin must match the Host (the
 // websocket library's default), so another site cannot ride a user's cookie.
 func (s *Server) websocket(w http.ResponseWriter, r *http.Request, p *principal) {
@@ -22,6 +25,12 @@ func (s *Server) websocket(w http.ResponseWriter, r *http.Request, p *principal)
 			return
 		}
 		since = n
+	}
+	if s.hub.ClientsOf(p.User.ID) >= MaxClientsPerUser {
+		s.metrics.rateLimited.WithLabelValues("ws_connections").Inc()
+		s.writeError(w, r, errorf(http.StatusTooManyRequests, "too_many_connections",
+			"you have %d connections open; close a tab or device", MaxClientsPerUser))
+		return
 	}
 	// The http.Server's read/write timeouts would cut a long-lived connection.
 	rc := http.NewResponseController(w)
@@ -46,6 +55,13 @@ func (s *Server) websocket(w http.ResponseWriter, r *http.Request, p *principal)
 // handleFrame dispatches one client frame. Chat and call messages register
 // here as they are built.
 func (s *Server) handleFrame(ctx context.Context, c *hub.Client, f hub.Frame) *hub.Frame {
+	// A client flooding the server is cut off: 300 frames at once, then
+	// 100 a second, is far above what any real client sends.
+	if ok, _ := s.frameLimit.Allow(c.UserID); !ok {
+		s.metrics.rateLimited.WithLabelValues("ws_frames").Inc()
+		c.Close("flooding: too many messages")
+		return nil
+	}
 	switch f.Type {
 	case "ping":
 		return &hub.Frame{Type: "pong"}

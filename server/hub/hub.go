@@ -25,8 +25,8 @@ type Hub struct {
 	ring    [ringSize]ringEntry
 	closed  bool
 
-	// OnPresence, when set, is called (outside the lock) after a user's
-	// first client connects, last one leaves, or one changes idle state.
+	// OnPresence, when set, is called (outside the lock, so it must not
+	// block for long) after a client of the user connects or leaves.
 	OnPresence func(userID string)
 
 	// OnDrop, when set, is called (outside the lock) for each client dropped
@@ -134,8 +134,8 @@ func (h *Hub) Register(c *Client, since uint64, hello any) error {
 		return err
 	}
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	if h.closed {
+		h.mu.Unlock()
 		return fmt.Errorf("hub is shutting down")
 	}
 	set := h.clients[c.UserID]
@@ -145,10 +145,16 @@ func (h *Hub) Register(c *Client, since uint64, hello any) error {
 	}
 	set[c] = struct{}{}
 	h.count++
+	h.replay(c, since, raw)
+	h.mu.Unlock()
 	if h.OnPresence != nil {
-		defer func() { go h.OnPresence(c.UserID) }()
+		h.OnPresence(c.UserID)
 	}
+	return nil
+}
 
+// replay queues a new client's hello and what it missed; h.mu held.
+func (h *Hub) replay(c *Client, since uint64, raw []byte) {
 	oldest := h.first
 	if h.seq >= h.first+ringSize {
 		oldest = h.seq - ringSize + 1
@@ -168,7 +174,6 @@ func (h *Hub) Register(c *Client, since uint64, hello any) error {
 			}
 		}
 	}
-	return nil
 }
 
 func containsSorted(s []string, v string) bool {
@@ -196,11 +201,25 @@ func (h *Hub) unregister(c *Client) {
 	}
 }
 
+// Closed reports whether Shutdown has begun.
+func (h *Hub) Closed() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.closed
+}
+
 // Count is the number of connected clients.
 func (h *Hub) Count() int {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return h.count
+}
+
+// ClientsOf is how many clients a user has connected.
+func (h *Hub) ClientsOf(userID string) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.clients[userID])
 }
 
 // Online reports whether the user has at least one connected client.
