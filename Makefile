@@ -1,6 +1,6 @@
 # `make test` runs the whole test suite: Go tests (with the race detector)
 # and the browser tests in e2e/ (Debian's chromium at /usr/bin/chromium).
-.PHONY: test test-go test-e2e build build-arm64 footprint
+.PHONY: test test-go test-e2e build build-arm64 footprint fuzz
 
 test: test-go test-e2e
 
@@ -19,3 +19,7 @@ build-arm64:
 
 footprint:
 	bash scripts/footprint.sh
+
+# Every fuzz target for a short while (FUZZTIME=10m for a long run).
+fuzz:
+	bash scripts/fuzz.sh

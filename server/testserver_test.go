@@ -24,10 +24,16 @@ import (
 type testServer struct {
 	*Server
 	URL string
-	t   *testing.T
+	t   testing.TB
 }
 
 func startServer(t *testing.T) *testServer {
+	t.Helper()
+	return startServerTB(t)
+}
+
+// startServerTB starts a server for any test, benchmark or fuzz target.
+func startServerTB(t testing.TB) *testServer {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
