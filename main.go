@@ -207,8 +207,13 @@ func serve(c *cli.Context) error {
 		ICELoopback:         strings.HasPrefix(c.String("listen"), "127.") || strings.HasPrefix(c.String("listen"), "localhost"),
 		MaxCallParticipants: c.Int("max-call-participants"),
 		RingTimeout:         c.Duration("ring-timeout"),
-		Version:             buildVersion(),
-		Logger:              log,
+		// A value given explicitly (flag or CALLS_*) wins over the admin page.
+		FixedSettings: map[string]bool{
+			"ring_timeout":          c.IsSet("ring-timeout"),
+			"max_call_participants": c.IsSet("max-call-participants"),
+		},
+		Version: buildVersion(),
+		Logger:  log,
 	})
 	if err != nil {
 		return err

@@ -108,6 +108,9 @@ func (s *Server) handleCallScreen(ctx context.Context, c *hub.Client, data json.
 	if err := json.Unmarshal(data, &f); err != nil {
 		return frameError("bad_frame", "call_screen needs {on}")
 	}
+	if f.On && !s.settingBool("screen_share_allowed") {
+		return frameError("screen_share_disabled", "screen sharing is turned off in this workspace")
+	}
 	cl := m.call
 	cl.mu.Lock()
 	if f.On && cl.screenSharer != "" && cl.screenSharer != m.id {

@@ -180,6 +180,9 @@ func (s *Server) joinCall(ctx context.Context, c *hub.Client, u *store.User, cha
 	if rm.Archived() {
 		return nil, errArchived
 	}
+	if !s.callsAllowedIn(rm.Kind) {
+		return nil, errorf(http.StatusForbidden, "calls_disabled", "calls are turned off for this kind of room; ask an admin")
+	}
 	s.leaveCall(ctx, c) // one call per device at a time
 
 	s.calls.mu.Lock()
@@ -206,7 +209,7 @@ func (s *Server) joinCall(ctx context.Context, c *hub.Client, u *store.User, cha
 		s.calls.mu.Unlock()
 		return nil, errorf(http.StatusConflict, "call_ended", "the call just ended; start a new one")
 	}
-	if len(cl.members) >= s.cfg.MaxCallParticipants {
+	if len(cl.members) >= s.settingInt("max_call_participants") {
 		cl.mu.Unlock()
 		s.calls.mu.Unlock()
 		return nil, errCallFull

@@ -578,7 +578,8 @@ func TestWebsocketAbuseLimits(t *testing.T) {
 	for err == nil {
 		_, _, err = c.Read(ctx)
 	}
-	if !strings.Contains(err.Error(), "flooding") {
+	// Cut off either for flooding or because the answers piled up unread.
+	if !strings.Contains(err.Error(), "flooding") && !strings.Contains(err.Error(), "too slow") {
 		t.Fatalf("flooding client: %v", err)
 	}
 }

@@ -82,9 +82,10 @@ func (r *ring) event() ringEvent {
 
 // startRinging rings the other member of a 1:1 DM whose call just started.
 func (s *Server) startRinging(ctx context.Context, rm *room, cl *call, callerID string) {
-	if rm.Kind != store.KindDM {
+	if rm.Kind != store.KindDM || !s.settingBool("ringing") {
 		return
 	}
+	timeout := s.settingDuration("ring_timeout")
 	members, err := s.store.ChannelMembers(ctx, rm.ID)
 	if err != nil || len(members) != 2 {
 		return
@@ -95,10 +96,10 @@ func (s *Server) startRinging(ctx context.Context, rm *room, cl *call, callerID 
 	}
 	now := s.clock.Now().UTC()
 	r := &ring{callID: cl.id, channelID: rm.ID, callerID: callerID, calleeID: callee, startedAt: now,
-		expires: now.Add(s.cfg.RingTimeout), state: ringCalling}
+		expires: now.Add(timeout), state: ringCalling}
 	s.ringer.mu.Lock()
 	s.ringer.rings[cl.id] = r
-	r.stop = s.clock.AfterFunc(s.cfg.RingTimeout, func() { s.endRing(context.Background(), cl.id, ringMissed, "") })
+	r.stop = s.clock.AfterFunc(timeout, func() { s.endRing(context.Background(), cl.id, ringMissed, "") })
 	s.ringer.mu.Unlock()
 	ev := r.event()
 	s.publish(evCallRinging, ev, []string{callee})

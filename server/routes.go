@@ -57,6 +57,10 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /api/v1/channels/{id}/call", s.authed(s.getCall))
 	mux.HandleFunc("GET /api/v1/channels/{id}/calls", s.authed(s.listCalls))
 	mux.HandleFunc("GET /api/v1/admin/calls", s.adminOnly(s.adminCalls))
+	mux.HandleFunc("GET /api/v1/admin/settings", s.adminOnly(s.adminGetSettings))
+	mux.HandleFunc("PATCH /api/v1/admin/settings", s.adminOnly(s.adminPatchSettings))
+	mux.HandleFunc("GET /api/v1/admin/audit", s.adminOnly(s.adminAudit))
+	mux.HandleFunc("GET /api/v1/settings", s.authed(s.publicSettings))
 	mux.HandleFunc("GET /call/{id}", s.callLinkPage)
 
 	mux.HandleFunc("GET /api/v1/posts/{id}", s.authed(s.getPost))

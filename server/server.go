@@ -49,9 +49,12 @@ type Config struct {
 	MaxCallParticipants int
 	// RingTimeout is how long a DM call rings the other person.
 	RingTimeout time.Duration
-	UI          fs.FS // the web UI files (index.html at the root)
-	Version     string
-	Logger      *slog.Logger
+	// FixedSettings are settings given explicitly on the command line:
+	// admins see them but cannot change them at runtime.
+	FixedSettings map[string]bool
+	UI            fs.FS // the web UI files (index.html at the root)
+	Version       string
+	Logger        *slog.Logger
 
 	// Listener, when set, is used instead of listening on Listen (tests).
 	Listener net.Listener
@@ -78,6 +81,7 @@ type Server struct {
 	uploadLimit  *limiter.Limiter // uploads, per user
 
 	calls    calls
+	settings settings
 	ringer   ringer
 	clock    clock
 	rtcUDP   net.Addr // where call media arrives
@@ -148,6 +152,10 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	s.hub.OnDrop = func(c *hub.Client) {
 		s.metrics.wsDropped.Inc()
 		s.log.Warn("websocket client dropped: too slow", "user", c.UserID)
+	}
+	if err := s.loadSettings(ctx); err != nil {
+		st.Close()
+		return nil, err
 	}
 	if err := s.closeCrashedCalls(ctx); err != nil {
 		st.Close()

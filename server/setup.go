@@ -67,7 +67,7 @@ func (s *Server) setupStatus(w http.ResponseWriter, r *http.Request) {
 			needed = false
 		}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"needed": needed, "site_name": "calls"})
+	writeJSON(w, http.StatusOK, map[string]any{"needed": needed, "site_name": s.settingString("site_name")})
 }
 
 func (s *Server) setup(w http.ResponseWriter, r *http.Request) {
