@@ -11,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -28,6 +29,7 @@ import (
 	"calls/server/auth"
 	"calls/server/backup"
 	"calls/store"
+	"calls/turn"
 )
 
 // version is set at build time with -ldflags "-X main.version=v1.2.3".
@@ -103,6 +105,19 @@ func serveCommand() *cli.Command {
 				Usage: "most people in one call"},
 			&cli.DurationFlag{Name: "ring-timeout", Value: server.DefaultRingTimeout, EnvVars: []string{"CALLS_RING_TIMEOUT"},
 				Usage: "how long a DM call rings the other person"},
+			&cli.BoolFlag{Name: "turn", Value: true, EnvVars: []string{"CALLS_TURN"},
+				Usage: "run the embedded STUN/TURN server (--turn=false to turn it off)"},
+			&cli.IntFlag{Name: "turn-port", Value: 3478, EnvVars: []string{"CALLS_TURN_PORT"}, Usage: "STUN/TURN port, UDP and TCP (0: any free port)"},
+			&cli.IntFlag{Name: "turn-tls-port", EnvVars: []string{"CALLS_TURN_TLS_PORT"},
+				Usage: "TURN over TLS with the server's certificate, for networks that pass only TLS (0: off), e.g. 5349"},
+			&cli.StringFlag{Name: "turn-relay-ports", Value: "49160-49200", EnvVars: []string{"CALLS_TURN_RELAY_PORTS"},
+				Usage: "UDP port range for relayed media, A-B"},
+			&cli.StringFlag{Name: "turn-secret", EnvVars: []string{"CALLS_TURN_SECRET"},
+				Usage: "TURN REST API shared secret (default: generated once into the data dir)"},
+			&cli.DurationFlag{Name: "turn-ttl", Value: 6 * time.Hour, EnvVars: []string{"CALLS_TURN_TTL"}, Usage: "lifetime of TURN credentials"},
+			&cli.StringSliceFlag{Name: "turn-allow-peer", EnvVars: []string{"CALLS_TURN_ALLOW_PEER"},
+				Usage: "internal CIDR TURN may relay to (repeatable; private, loopback and metadata addresses are refused otherwise)"},
+			&cli.IntFlag{Name: "turn-user-quota", Value: 10, EnvVars: []string{"CALLS_TURN_USER_QUOTA"}, Usage: "TURN allocations per user"},
 			&cli.StringFlag{Name: "max-upload", Value: "50MB", EnvVars: []string{"CALLS_MAX_UPLOAD"},
 				Usage: "largest uploaded file, e.g. 50MB, 1GB, 500KB"},
 			&cli.StringFlag{Name: "log-format", Value: "text", EnvVars: []string{"CALLS_LOG_FORMAT"}, Usage: "text or json"},
@@ -179,6 +194,10 @@ func serve(c *cli.Context) error {
 	if d := c.Duration("ring-timeout"); d < time.Second || d > 10*time.Minute {
 		return cli.Exit(fmt.Sprintf("--ring-timeout %v: must be 1s-10m, e.g. 30s", d), 2)
 	}
+	turnCfg, err := turnConfig(c)
+	if err != nil {
+		return cli.Exit(err.Error(), 2)
+	}
 	maxUpload, err := parseSize(c.String("max-upload"))
 	if err != nil {
 		return cli.Exit(fmt.Sprintf("--max-upload %q: %v", c.String("max-upload"), err), 2)
@@ -207,6 +226,7 @@ func serve(c *cli.Context) error {
 		ICELoopback:         strings.HasPrefix(c.String("listen"), "127.") || strings.HasPrefix(c.String("listen"), "localhost"),
 		MaxCallParticipants: c.Int("max-call-participants"),
 		RingTimeout:         c.Duration("ring-timeout"),
+		TURN:                turnCfg,
 		// A value given explicitly (flag or CALLS_*) wins over the admin page.
 		FixedSettings: map[string]bool{
 			"ring_timeout":          c.IsSet("ring-timeout"),
@@ -554,4 +574,41 @@ func parseSize(v string) (int64, error) {
 func rtcAddr(listen string, port int) string {
 	host, _, _ := net.SplitHostPort(listen)
 	return net.JoinHostPort(host, strconv.Itoa(port))
+}
+
+// turnConfig reads and checks the --turn-* flags.
+func turnConfig(c *cli.Context) (server.TURNConfig, error) {
+	tc := server.TURNConfig{Enabled: c.Bool("turn"), Port: c.Int("turn-port"), TLSPort: c.Int("turn-tls-port"),
+		Secret: c.String("turn-secret"), TTL: c.Duration("turn-ttl"), UserQuota: c.Int("turn-user-quota")}
+	if !tc.Enabled {
+		return tc, nil
+	}
+	if tc.Port < 0 || tc.Port > 65535 {
+		return tc, fmt.Errorf("--turn-port %d: must be 1-65535", tc.Port)
+	}
+	if tc.TLSPort < 0 || tc.TLSPort > 65535 {
+		return tc, fmt.Errorf("--turn-tls-port %d: must be 1-65535, or 0 for off", tc.TLSPort)
+	}
+	min, max, err := turn.ParsePortRange(c.String("turn-relay-ports"))
+	if err != nil || min < 1024 || max < min {
+		return tc, fmt.Errorf("--turn-relay-ports %q: want A-B with 1024 <= A <= B <= 65535, e.g. 49160-49200", c.String("turn-relay-ports"))
+	}
+	tc.RelayMin, tc.RelayMax = min, max
+	if s := tc.Secret; s != "" && len(s) < 16 {
+		return tc, fmt.Errorf("--turn-secret: use at least 16 characters (or leave it out to have one generated)")
+	}
+	if tc.TTL < time.Minute || tc.TTL > 7*24*time.Hour {
+		return tc, fmt.Errorf("--turn-ttl %v: must be 1m-168h", tc.TTL)
+	}
+	if tc.UserQuota < 1 || tc.UserQuota > 1000 {
+		return tc, fmt.Errorf("--turn-user-quota %d: must be 1-1000", tc.UserQuota)
+	}
+	for _, v := range c.StringSlice("turn-allow-peer") {
+		p, err := netip.ParsePrefix(v)
+		if err != nil {
+			return tc, fmt.Errorf("--turn-allow-peer %q: want a CIDR such as 10.1.2.0/24", v)
+		}
+		tc.AllowPeers = append(tc.AllowPeers, p)
+	}
+	return tc, nil
 }

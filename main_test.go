@@ -40,7 +40,7 @@ var urlRE = regexp.MustCompile(`url=(http://127\.0\.0\.1:\d+)`)
 // startServe runs `calls serve` and waits for the URL it prints.
 func startServe(t *testing.T, data string) (*exec.Cmd, string, *strings.Builder) {
 	t.Helper()
-	cmd := calls("serve", "--insecure", "--listen", "127.0.0.1:0", "--rtc-port", freeUDPPort(t), "--data", data)
+	cmd := calls("serve", "--insecure", "--listen", "127.0.0.1:0", "--rtc-port", freeUDPPort(t), "--turn-port", "0", "--data", data)
 	stderr, _ := cmd.StderrPipe()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -91,7 +91,7 @@ func TestServeSIGTERMExitsCleanly(t *testing.T) {
 
 	// A second server on the same data dir is refused while the first runs;
 	// admin commands still work beside it.
-	second := calls("serve", "--insecure", "--listen", "127.0.0.1:0", "--rtc-port", freeUDPPort(t), "--data", data)
+	second := calls("serve", "--insecure", "--listen", "127.0.0.1:0", "--rtc-port", freeUDPPort(t), "--turn-port", "0", "--data", data)
 	out, err := second.CombinedOutput()
 	if err == nil || !strings.Contains(string(out), "in use by another calls server") {
 		t.Fatalf("second serve: err=%v out=%s", err, out)
@@ -146,6 +146,9 @@ func TestCLIErrorsNameTheFlag(t *testing.T) {
 		{[]string{"serve", "--max-upload", "lots", "--data", data}, "--max-upload"},
 		{[]string{"serve", "--rtc-port", "-1", "--data", data}, "--rtc-port"},
 		{[]string{"serve", "--public-ip", "1.2.3", "--data", data}, "--public-ip"},
+		{[]string{"serve", "--turn-relay-ports", "9-3", "--data", data}, "--turn-relay-ports"},
+		{[]string{"serve", "--turn-allow-peer", "10.0.0.1", "--data", data}, "--turn-allow-peer"},
+		{[]string{"serve", "--turn-secret", "short", "--data", data}, "--turn-secret"},
 		{[]string{"serve", "--tls-cert", "x.pem", "--data", data}, "--tls-key"},
 		{[]string{"user", "add", "--data", data}, "NAME"},
 		{[]string{"user", "add", "a/b", "--data", data}, "username"},

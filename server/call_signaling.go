@@ -8,6 +8,7 @@ import (
 	"calls/server/hub"
 	"calls/server/sfu"
 	"calls/store"
+	"calls/turn"
 )
 
 // Client → server call frames (docs/PROTOCOL.md). Every one is checked
@@ -45,15 +46,22 @@ func (s *Server) handleCallJoin(ctx context.Context, c *hub.Client, data json.Ra
 		s.log.Error("call join", "err", err)
 		return frameError("internal", "could not join the call")
 	}
-	b, _ := json.Marshal(map[string]any{"call": m.call.view(), "participant_id": m.id, "ice_servers": s.iceServers(u)})
+	b, _ := json.Marshal(map[string]any{"call": m.call.view(), "participant_id": m.id, "ice_servers": s.iceServers(c, u)})
 	return &hub.Frame{Type: "call_joined", Data: b}
 }
 
-// iceServers are the STUN/TURN servers a client should use. Host
-// candidates on the single mux port reach the server directly, so none are
-// needed until the embedded TURN server is enabled.
-func (s *Server) iceServers(u *store.User) []map[string]any {
-	return []map[string]any{}
+// iceServers are the STUN/TURN servers a client should use: ours, with
+// fresh short-lived credentials, named the way the client reaches us.
+func (s *Server) iceServers(c *hub.Client, u *store.User) []turn.ICEServer {
+	if s.turn == nil {
+		return []turn.ICEServer{}
+	}
+	host, _ := s.hosts.m.Load(c)
+	h, _ := host.(string)
+	if s.cfg.Domain != "" {
+		h = s.cfg.Domain
+	}
+	return s.turn.ICEServers(h, u.ID)
 }
 
 func (s *Server) handleCallLeave(ctx context.Context, c *hub.Client) *hub.Frame {

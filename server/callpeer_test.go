@@ -38,6 +38,9 @@ type callPeer struct {
 	events  chan hub.Frame
 	joined  chan hub.Frame
 	tcpOnly bool
+	// relayOnly joins with iceTransportPolicy "relay" through the ICE
+	// servers call_joined hands out (our TURN).
+	relayOnly bool
 
 	mu       sync.Mutex
 	received map[string]*inbound // by stream id ("<participant>_<source>")
@@ -186,7 +189,19 @@ func (p *callPeer) api() *webrtc.API {
 // returns the call_joined frame, or the error frame.
 func (p *callPeer) join(channelID string, withAudio, withVideo bool) hub.Frame {
 	p.t.Helper()
-	pc, err := p.api().NewPeerConnection(webrtc.Configuration{})
+	conf := webrtc.Configuration{}
+	var early *hub.Frame
+	if p.relayOnly { // the TURN credentials come with call_joined
+		p.send("call_join", map[string]string{"channel_id": channelID})
+		f := <-p.joined
+		early = &f
+		var j struct {
+			ICEServers []webrtc.ICEServer `json:"ice_servers"`
+		}
+		json.Unmarshal(f.Data, &j)
+		conf.ICEServers, conf.ICETransportPolicy = j.ICEServers, webrtc.ICETransportPolicyRelay
+	}
+	pc, err := p.api().NewPeerConnection(conf)
 	if err != nil {
 		p.t.Fatal(err)
 	}
@@ -223,12 +238,16 @@ func (p *callPeer) join(channelID string, withAudio, withVideo bool) hub.Frame {
 	if !withVideo {
 		pc.AddTransceiverFromKind(webrtc.RTPCodecTypeVideo, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly})
 	}
-	p.send("call_join", map[string]string{"channel_id": channelID})
 	var f hub.Frame
-	select {
-	case f = <-p.joined:
-	case <-time.After(10 * time.Second):
-		p.t.Fatalf("%s: no answer to call_join", p.name)
+	if early != nil {
+		f = *early
+	} else {
+		p.send("call_join", map[string]string{"channel_id": channelID})
+		select {
+		case f = <-p.joined:
+		case <-time.After(10 * time.Second):
+			p.t.Fatalf("%s: no answer to call_join", p.name)
+		}
 	}
 	if f.Type != "call_joined" {
 		return f

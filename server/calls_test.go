@@ -19,8 +19,8 @@ type callFixture struct {
 	tokens  map[string]string
 }
 
-func newCallFixture(t *testing.T) *callFixture {
-	ts := startServer(t)
+func newCallFixture(t *testing.T, opts ...func(*Config)) *callFixture {
+	ts := startServerTB(t, opts...)
 	f := &callFixture{ts: ts, users: map[string]*store.User{}, tokens: map[string]string{}}
 	for _, n := range []string{"ann", "ben", "cat", "dan", "eve"} {
 		role := store.RoleMember
@@ -362,5 +362,28 @@ func TestCallHandsReactionsScreenAndHostControls(t *testing.T) {
 	dan.event("call_removed")
 	if ev := ann.event("call_participant_left"); !strings.Contains(string(ev.Data), dan.pid) {
 		t.Fatalf("left %s", ev.Data)
+	}
+}
+
+// A participant that may only use relayed candidates reaches the SFU
+// through the embedded TURN server, with the credentials call_joined gave.
+func TestCallThroughOurTURN(t *testing.T) {
+	f := newCallFixture(t, func(c *Config) {
+		c.TURN = TURNConfig{Enabled: true, Port: 0, UserQuota: 10}
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ann := f.peer(t, "ann")
+	ann.join(f.channel, true, false)
+	ann.publish(ctx)
+	ben := f.peer(t, "ben")
+	ben.relayOnly = true
+	j := ben.join(f.channel, false, false)
+	if !strings.Contains(string(j.Data), "turn:127.0.0.1:") {
+		t.Fatalf("no TURN server in call_joined: %s", j.Data)
+	}
+	waitFor(t, "ben hears ann through TURN", 15*time.Second, func() bool { c, _ := ben.packetsFrom(ann.pid, "mic"); return c > 10 })
+	if st := f.ts.turnStats(); st.Allocations < 1 || st.PacketsToPeers == 0 {
+		t.Fatalf("TURN stats %+v: the call did not go through the relay", st)
 	}
 }

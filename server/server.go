@@ -22,6 +22,7 @@ import (
 	"calls/server/markdown"
 	"calls/server/sfu"
 	"calls/store"
+	"calls/turn"
 )
 
 // DefaultMaxUpload is --max-upload's default: 50 MB per file.
@@ -49,6 +50,8 @@ type Config struct {
 	MaxCallParticipants int
 	// RingTimeout is how long a DM call rings the other person.
 	RingTimeout time.Duration
+	// TURN is the embedded STUN/TURN server.
+	TURN TURNConfig
 	// FixedSettings are settings given explicitly on the command line:
 	// admins see them but cannot change them at runtime.
 	FixedSettings map[string]bool
@@ -82,6 +85,8 @@ type Server struct {
 
 	calls    calls
 	settings settings
+	turn     *turn.Server
+	hosts    clientHosts
 	ringer   ringer
 	clock    clock
 	rtcUDP   net.Addr // where call media arrives
@@ -227,6 +232,15 @@ func (s *Server) Serve(ctx context.Context) error {
 		// Requests outlive the signal: shutdown below closes them in order
 		// (websockets are told first, then in-flight requests finish).
 		BaseContext: func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+
+	if s.cfg.TURN.Enabled {
+		s.turn, err = s.startTURN(s.rtcUDP)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		defer s.turn.Close()
 	}
 
 	errc := make(chan error, 1)

@@ -32,8 +32,9 @@ func startServer(t *testing.T) *testServer {
 	return startServerTB(t)
 }
 
-// startServerTB starts a server for any test, benchmark or fuzz target.
-func startServerTB(t testing.TB) *testServer {
+// startServerTB starts a server for any test, benchmark or fuzz target;
+// opts adjust its configuration.
+func startServerTB(t testing.TB, opts ...func(*Config)) *testServer {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -44,7 +45,7 @@ func startServerTB(t testing.TB) *testServer {
 		level = slog.LevelDebug
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	s, err := New(ctx, Config{
+	cfg := Config{
 		DataDir:     filepath.Join(t.TempDir(), "data"),
 		Insecure:    true,
 		Listener:    ln,
@@ -52,7 +53,11 @@ func startServerTB(t testing.TB) *testServer {
 		ICELoopback: true,
 		UI:          fstest.MapFS{"index.html": {Data: []byte("<!doctype html><title>calls</title>")}},
 		Logger:      slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})),
-	})
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	s, err := New(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

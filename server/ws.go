@@ -48,6 +48,8 @@ func (s *Server) websocket(w http.ResponseWriter, r *http.Request, p *principal)
 		return
 	}
 	s.log.Debug("websocket connected", "user", p.User.Username)
+	s.hosts.m.Store(c, hostOnly(r.Host))
+	defer s.hosts.m.Delete(c)
 	c.Run(r.Context(), conn, s.handleFrame, s.sessionValid(p.SessionHash))
 	s.log.Debug("websocket closed", "user", p.User.Username)
 }

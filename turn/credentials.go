@@ -1,6 +1,7 @@
-// Package turn is the embedded STUN/TURN side of calls: short-lived
-// credentials in the TURN REST API scheme that coturn and browsers know,
-// and (as it grows) the pion/turn server with peer filtering and quotas.
+// Package turn is the embedded STUN/TURN server of calls: pion/turn over
+// UDP, TCP and TLS, short-lived credentials in the TURN REST API scheme
+// that coturn and browsers know, a peer filter that keeps relays away from
+// internal addresses, and per-user, total and bandwidth quotas.
 package turn
 
 import (

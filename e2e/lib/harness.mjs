@@ -148,7 +148,7 @@ class Server {
   }
 
   async start(listen) {
-    const args = ['serve', '--data', this.dataDir, '--insecure', '--listen', listen, '--rtc-port', '0', ...this.extraArgs];
+    const args = ['serve', '--data', this.dataDir, '--insecure', '--listen', listen, '--rtc-port', '0', '--turn-port', '0', ...this.extraArgs];
     this.args = args;
     const proc = spawn(this.bin, args, { env: this.env, stdio: ['ignore', 'pipe', 'pipe'] });
     this.proc = proc;

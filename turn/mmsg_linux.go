@@ -1,0 +1,198 @@
+//go:build linux && (amd64 || arm64)
+
+package turn
+
+import (
+	"encoding/binary"
+	"net"
+	"net/netip"
+	"runtime"
+	"syscall"
+	"unsafe"
+)
+
+// udpBatch moves up to len(hdrs) datagrams per system call with
+// recvmmsg(2) and sendmmsg(2): on loopback a sendto costs about 4 µs and
+// the wakeup around each read costs more again, so a relay that reads and
+// writes one packet per call spends most of its time in system call
+// overhead (docs/TURN.md, Performance). A udpBatch is scratch space for
+// one goroutine at a time.
+type udpBatch struct {
+	rc    syscall.RawConn
+	inet6 bool // the socket is AF_INET6 (dual-stack listeners)
+	hdrs  []mmsghdr
+	iovs  []syscall.Iovec
+	names [][sizeofName]byte
+
+	// The system calls as RawConn callbacks, made once: a closure built
+	// per call would cost an allocation per batch.
+	recvFn, sendFn, tryRecvFn func(fd uintptr) bool
+	n                         int // messages to pass
+	got                       int // messages done
+	errno                     syscall.Errno
+}
+
+type mmsghdr struct {
+	hdr syscall.Msghdr
+	n   uint32
+	_   [4]byte
+}
+
+const sizeofName = syscall.SizeofSockaddrInet6
+
+// newUDPBatch makes scratch space for c's socket; with c nil, for
+// tryRecv on any socket.
+func newUDPBatch(c *net.UDPConn, size int) (*udpBatch, error) {
+	b := &udpBatch{
+		hdrs:  make([]mmsghdr, size),
+		iovs:  make([]syscall.Iovec, size),
+		names: make([][sizeofName]byte, size),
+	}
+	b.recvFn = func(fd uintptr) bool { return b.mmsg(sysRecvmmsg, fd) }
+	b.sendFn = func(fd uintptr) bool { return b.mmsg(sysSendmmsg, fd) }
+	b.tryRecvFn = func(fd uintptr) bool { b.mmsg(sysRecvmmsg, fd); return true }
+	if c == nil {
+		return b, nil
+	}
+	rc, err := c.SyscallConn()
+	if err != nil {
+		return nil, err
+	}
+	b.rc = rc
+	var sa syscall.Sockaddr
+	var serr error
+	if err := rc.Control(func(fd uintptr) { sa, serr = syscall.Getsockname(int(fd)) }); err != nil {
+		return nil, err
+	}
+	if serr != nil {
+		return nil, serr
+	}
+	_, b.inet6 = sa.(*syscall.SockaddrInet6)
+	return b, nil
+}
+
+// mmsg runs recvmmsg or sendmmsg on the first b.n headers; false asks the
+// runtime to wait until the socket is ready.
+func (b *udpBatch) mmsg(trap, fd uintptr) bool {
+	r, _, errno := syscall.Syscall6(trap, fd, uintptr(unsafe.Pointer(&b.hdrs[0])), uintptr(b.n), 0, 0, 0)
+	b.got, b.errno = int(r), errno
+	return errno != syscall.EAGAIN
+}
+
+// recv blocks until at least one datagram arrives and fills pkts[i] for
+// bufs[i]; a datagram longer than its buffer comes back with n = -1.
+func (b *udpBatch) recv(bufs [][]byte, pkts []packet) (int, error) {
+	return b.recvOn(b.rc, b.recvFn, bufs, pkts)
+}
+
+// tryRecv is recv on raw's socket that returns 0 when nothing is there.
+func (b *udpBatch) tryRecv(raw syscall.RawConn, bufs [][]byte, pkts []packet) (int, error) {
+	return b.recvOn(raw, b.tryRecvFn, bufs, pkts)
+}
+
+func (b *udpBatch) recvOn(raw syscall.RawConn, fn func(uintptr) bool, bufs [][]byte, pkts []packet) (int, error) {
+	n := min(len(bufs), len(pkts), len(b.hdrs))
+	for i := range n {
+		b.iovs[i].Base = &bufs[i][0]
+		b.iovs[i].SetLen(len(bufs[i]))
+		b.hdrs[i] = mmsghdr{}
+		h := &b.hdrs[i].hdr
+		h.Name = &b.names[i][0]
+		h.Namelen = sizeofName
+		h.Iov = &b.iovs[i]
+		h.Iovlen = 1
+	}
+	b.n = n
+	for {
+		err := raw.Read(fn)
+		runtime.KeepAlive(bufs)
+		if err != nil {
+			return 0, err
+		}
+		if b.errno == syscall.EINTR || b.errno == syscall.ECONNREFUSED {
+			continue
+		}
+		if b.errno == syscall.EAGAIN {
+			return 0, nil // tryRecv: nothing there
+		}
+		if b.errno != 0 {
+			return 0, b.errno
+		}
+		got := b.got
+		for i := range got {
+			h := &b.hdrs[i]
+			pkts[i] = packet{n: int(h.n), from: decodeName(&b.names[i])}
+			if h.hdr.Flags&syscall.MSG_TRUNC != 0 {
+				pkts[i].n = -1
+			}
+		}
+		return got, nil
+	}
+}
+
+// send writes frames[i] to to[i]. A datagram the kernel refuses (no route)
+// is skipped, as a lost packet would be.
+func (b *udpBatch) send(frames [][]byte, to []netip.AddrPort) error {
+	for len(frames) > 0 {
+		n := min(len(frames), len(b.hdrs))
+		for i := range n {
+			if len(frames[i]) > 0 {
+				b.iovs[i].Base = &frames[i][0]
+			} else {
+				b.iovs[i].Base = nil
+			}
+			b.iovs[i].SetLen(len(frames[i]))
+			b.hdrs[i] = mmsghdr{}
+			h := &b.hdrs[i].hdr
+			h.Name = &b.names[i][0]
+			h.Namelen = b.encodeName(&b.names[i], to[i])
+			h.Iov = &b.iovs[i]
+			h.Iovlen = 1
+		}
+		b.n = n
+		err := b.rc.Write(b.sendFn)
+		runtime.KeepAlive(frames)
+		if err != nil {
+			return err
+		}
+		if b.errno == syscall.EINTR {
+			continue
+		}
+		sent := b.got
+		if b.errno != 0 || sent <= 0 {
+			sent = 1 // the first datagram failed: drop it, go on
+		}
+		frames, to = frames[sent:], to[sent:]
+	}
+	return nil
+}
+
+func decodeName(b *[sizeofName]byte) netip.AddrPort {
+	port := binary.BigEndian.Uint16(b[2:4])
+	switch binary.NativeEndian.Uint16(b[0:2]) {
+	case syscall.AF_INET:
+		return netip.AddrPortFrom(netip.AddrFrom4([4]byte(b[4:8])), port)
+	case syscall.AF_INET6:
+		return netip.AddrPortFrom(netip.AddrFrom16([16]byte(b[8:24])), port)
+	}
+	return netip.AddrPort{}
+}
+
+func (b *udpBatch) encodeName(buf *[sizeofName]byte, ap netip.AddrPort) uint32 {
+	*buf = [sizeofName]byte{}
+	binary.BigEndian.PutUint16(buf[2:4], ap.Port())
+	if b.inet6 {
+		binary.NativeEndian.PutUint16(buf[0:2], syscall.AF_INET6)
+		a := ap.Addr().As16()
+		copy(buf[8:24], a[:])
+		return syscall.SizeofSockaddrInet6
+	}
+	a := ap.Addr().Unmap()
+	if !a.Is4() {
+		return 0 // the kernel refuses it: dropped
+	}
+	binary.NativeEndian.PutUint16(buf[0:2], syscall.AF_INET)
+	a4 := a.As4()
+	copy(buf[4:8], a4[:])
+	return syscall.SizeofSockaddrInet4
+}

@@ -1,0 +1,3 @@
+package turn
+
+const sysRecvmmsg, sysSendmmsg = 243, 269
