@@ -105,6 +105,10 @@ func serveCommand() *cli.Command {
 				Usage: "most people in one call"},
 			&cli.DurationFlag{Name: "ring-timeout", Value: server.DefaultRingTimeout, EnvVars: []string{"CALLS_RING_TIMEOUT"},
 				Usage: "how long a DM call rings the other person"},
+			&cli.DurationFlag{Name: "recording-max", Value: server.DefaultRecordingMax, EnvVars: []string{"CALLS_RECORDING_MAX"},
+				Usage: "a recording stops by itself after this long (the host can start a new one)"},
+			&cli.DurationFlag{Name: "recording-reminder", Value: server.DefaultRecordingReminder, EnvVars: []string{"CALLS_RECORDING_REMINDER"},
+				Usage: "remind the host this long before --recording-max"},
 			&cli.BoolFlag{Name: "turn", Value: true, EnvVars: []string{"CALLS_TURN"},
 				Usage: "run the embedded STUN/TURN server (--turn=false to turn it off)"},
 			&cli.IntFlag{Name: "turn-port", Value: 3478, EnvVars: []string{"CALLS_TURN_PORT"}, Usage: "STUN/TURN port, UDP and TCP (0: any free port)"},
@@ -194,6 +198,12 @@ func serve(c *cli.Context) error {
 	if d := c.Duration("ring-timeout"); d < time.Second || d > 10*time.Minute {
 		return cli.Exit(fmt.Sprintf("--ring-timeout %v: must be 1s-10m, e.g. 30s", d), 2)
 	}
+	if d := c.Duration("recording-max"); d < 10*time.Second || d > 24*time.Hour {
+		return cli.Exit(fmt.Sprintf("--recording-max %v: must be 10s-24h", d), 2)
+	}
+	if d := c.Duration("recording-reminder"); d < 0 || d >= c.Duration("recording-max") {
+		return cli.Exit(fmt.Sprintf("--recording-reminder %v: must be shorter than --recording-max (%v)", d, c.Duration("recording-max")), 2)
+	}
 	turnCfg, err := turnConfig(c)
 	if err != nil {
 		return cli.Exit(err.Error(), 2)
@@ -227,10 +237,14 @@ func serve(c *cli.Context) error {
 		MaxCallParticipants: c.Int("max-call-participants"),
 		RingTimeout:         c.Duration("ring-timeout"),
 		TURN:                turnCfg,
+		RecordingMax:        c.Duration("recording-max"),
+		RecordingReminder:   c.Duration("recording-reminder"),
 		// A value given explicitly (flag or CALLS_*) wins over the admin page.
 		FixedSettings: map[string]bool{
 			"ring_timeout":          c.IsSet("ring-timeout"),
 			"max_call_participants": c.IsSet("max-call-participants"),
+			"recording_max":         c.IsSet("recording-max"),
+			"recording_reminder":    c.IsSet("recording-reminder"),
 		},
 		Version: buildVersion(),
 		Logger:  log,

@@ -71,6 +71,7 @@ type call struct {
 	attendees []string           // user ids, in order of first join
 	ended     bool
 
+	recording    *recording
 	hands        []string // participant ids, in the order hands went up
 	screenSharer string   // participant id of the one screen share
 	reactions    []reaction
@@ -111,6 +112,7 @@ type callView struct {
 	StartedAt    time.Time         `json:"started_at"`
 	Participants []participantView `json:"participants"`
 	Hands        []string          `json:"hands"`
+	Recording    recordingView     `json:"recording"`
 	ScreenSharer string            `json:"screen_sharer,omitempty"`
 	// Reactions still floating, so late joiners see them too.
 	Reactions []reaction `json:"recent_reactions"`
@@ -121,7 +123,7 @@ func (c *call) view() callView {
 	defer c.mu.Unlock()
 	v := callView{ID: c.id, ChannelID: c.channelID, HostID: c.hostID, Title: c.title, PostID: c.postID,
 		StartedAt: c.startedAt, Participants: []participantView{}, Hands: slices.Clone(c.hands),
-		ScreenSharer: c.screenSharer, Reactions: slices.Clone(recentReactions(c.reactions))}
+		ScreenSharer: c.screenSharer, Reactions: slices.Clone(recentReactions(c.reactions)), Recording: c.recordingView()}
 	if v.Hands == nil {
 		v.Hands = []string{}
 	}
@@ -396,6 +398,7 @@ func (c *call) earliestMember() *member {
 
 // finishCall writes the log of an ended call into its message.
 func (s *Server) finishCall(ctx context.Context, cl *call, at time.Time) {
+	s.stopRecording(ctx, cl, "the call ended")
 	cl.media.Close()
 	if err := s.store.EndCall(ctx, cl.id, at); err != nil {
 		s.log.Error("record call end", "err", err)

@@ -12,7 +12,7 @@ import (
 // carries out; end and link are done here.
 var cmdCall = &command{
 	Name:  "call",
-	Usage: "/call start [title] | join | leave | end | link",
+	Usage: "/call start [title] | join | leave | end | link | recording start|stop",
 	Help:  "start or join this room's call, leave it, end it for everyone (host), or get its link",
 	Run: func(cc *commandCall) (*commandResult, error) {
 		sub, rest, _ := strings.Cut(cc.args, " ")
@@ -48,8 +48,24 @@ var cmdCall = &command{
 			return reply("The call has ended for everyone."), nil
 		case "link":
 			return reply("%s", callLink(cc.r, cc.room.ID)), nil
+		case "recording":
+			cl := cc.s.runningCall(cc.room.ID)
+			if cl == nil {
+				return reply("No call is running here."), nil
+			}
+			on := strings.TrimSpace(strings.ToLower(rest)) == "start"
+			if !on && strings.TrimSpace(strings.ToLower(rest)) != "stop" {
+				return reply("Usage: /call recording start|stop"), nil
+			}
+			if err := cc.s.setRecording(cc.ctx, cl, cc.user, on); err != nil {
+				return nil, err
+			}
+			if on {
+				return reply("Recording started."), nil
+			}
+			return reply("Recording stopped; the file will be posted in the call's thread."), nil
 		}
-		return reply("Usage: %s", "/call start [title] | join | leave | end | link"), nil
+		return reply("Usage: %s", "/call start [title] | join | leave | end | link | recording start|stop"), nil
 	},
 }
 

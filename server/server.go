@@ -50,6 +50,9 @@ type Config struct {
 	MaxCallParticipants int
 	// RingTimeout is how long a DM call rings the other person.
 	RingTimeout time.Duration
+	// RecordingMax stops a recording; RecordingReminder warns the host
+	// that long before.
+	RecordingMax, RecordingReminder time.Duration
 	// TURN is the embedded STUN/TURN server.
 	TURN TURNConfig
 	// FixedSettings are settings given explicitly on the command line:
@@ -113,6 +116,12 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	if cfg.MaxUpload == 0 {
 		cfg.MaxUpload = DefaultMaxUpload
+	}
+	if cfg.RecordingMax == 0 {
+		cfg.RecordingMax = DefaultRecordingMax
+	}
+	if cfg.RecordingReminder == 0 {
+		cfg.RecordingReminder = DefaultRecordingReminder
 	}
 	if cfg.RingTimeout == 0 {
 		cfg.RingTimeout = DefaultRingTimeout

@@ -44,6 +44,11 @@ var settingDefs = []setting{
 	{Key: "screen_share_allowed", Kind: "bool", Public: true, Description: "screen sharing in calls", def: func(*Config) any { return true }},
 	{Key: "max_call_participants", Kind: "int", Public: true, Min: 2, Max: 10000,
 		Description: "most people in one call (--max-call-participants)", def: func(c *Config) any { return c.MaxCallParticipants }},
+	{Key: "recording_allowed", Kind: "bool", Public: true, Description: "hosts may record calls", def: func(*Config) any { return true }},
+	{Key: "recording_max", Kind: "duration", Min: int64(10 * time.Second), Max: int64(24 * time.Hour),
+		Description: "longest recording (--recording-max)", def: func(c *Config) any { return c.RecordingMax }},
+	{Key: "recording_reminder", Kind: "duration", Min: 0, Max: int64(24 * time.Hour),
+		Description: "how long before the limit the host is reminded (--recording-reminder)", def: func(c *Config) any { return c.RecordingReminder }},
 	{Key: "default_mic_on", Kind: "bool", Public: true, Description: "microphone on when joining", def: func(*Config) any { return true }},
 	{Key: "default_camera_on", Kind: "bool", Public: true, Description: "camera on when joining", def: func(*Config) any { return false }},
 }

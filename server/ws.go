@@ -91,6 +91,8 @@ func (s *Server) handleFrame(ctx context.Context, c *hub.Client, f hub.Frame) *h
 		return s.handleCallScreen(ctx, c, f.Data)
 	case "call_host":
 		return s.handleCallHost(ctx, c, f.Data)
+	case "call_record":
+		return s.handleCallRecord(ctx, c, f.Data)
 	case "call_ring_decline":
 		return s.handleRingDecline(ctx, c, f.Data)
 	case "call_ring_dismiss":

@@ -1,0 +1,99 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestCallRecordingPostedInThread(t *testing.T) {
+	f := newCallFixture(t)
+	fc := &fakeClock{now: time.Now()}
+	f.ts.clock = fc
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ann, ben := f.peer(t, "ann"), f.peer(t, "ben")
+	ann.join(f.channel, true, true) // host, with a camera
+	ann.publish(ctx)
+	ben.join(f.channel, true, false)
+	ben.publish(ctx)
+	waitFor(t, "ben hears ann", 10*time.Second, func() bool { c, _ := ben.packetsFrom(ann.pid, "mic"); return c > 5 })
+
+	ben.send("call_record", map[string]bool{"on": true})
+	if e := ben.event("error"); !strings.Contains(string(e.Data), "not_host") {
+		t.Fatalf("non-host recording: %s", e.Data)
+	}
+	ann.send("call_record", map[string]bool{"on": true})
+	if ev := ben.event("call_recording"); !strings.Contains(string(ev.Data), `"on":true`) {
+		t.Fatalf("recording indicator: %s", ev.Data)
+	}
+	// A late joiner sees the indicator too.
+	dan := f.peer(t, "dan")
+	if j := dan.join(f.channel, false, false); !strings.Contains(string(j.Data), `"recording":{"on":true`) {
+		t.Fatalf("late joiner: %s", j.Data)
+	}
+	time.Sleep(2 * time.Second)
+	// The reminder comes 10 min before the 60 min limit; the limit stops it.
+	fc.Advance(50 * time.Minute)
+	if ev := ann.event("call_recording_alert"); !strings.Contains(string(ev.Data), "reminder") {
+		t.Fatalf("reminder: %s", ev.Data)
+	}
+	fc.Advance(10 * time.Minute)
+	if ev := ben.event("call_recording"); !strings.Contains(string(ev.Data), "limit") {
+		t.Fatalf("stop at the limit: %s", ev.Data)
+	}
+
+	// The file is posted in the call's thread, and plays as WebM.
+	var call callView
+	f.ts.mustDo("GET", "/api/v1/channels/"+f.channel+"/call", f.tokens["ben"], nil, &call, 200)
+	var thread struct{ Posts []*postView }
+	waitFor(t, "recording posted", 10*time.Second, func() bool {
+		f.ts.mustDo("GET", "/api/v1/posts/"+call.PostID+"/thread", f.tokens["dan"], nil, &thread, 200)
+		return len(thread.Posts) > 0
+	})
+	p := thread.Posts[0]
+	if p.Type != "call_recording" || len(p.Files) != 1 || p.Files[0].ContentType != "video/webm" {
+		t.Fatalf("recording post %+v", p)
+	}
+	resp := f.ts.request("GET", "/api/v1/files/"+p.Files[0].ID, f.tokens["dan"], nil)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || len(body) < 1000 || resp.Header.Get("Content-Type") != "video/webm" {
+		t.Fatalf("recording download: %d, %d bytes, %s", resp.StatusCode, len(body), resp.Header.Get("Content-Type"))
+	}
+	if _, err := exec.LookPath("ffprobe"); err == nil {
+		file := filepath.Join(t.TempDir(), "r.webm")
+		os.WriteFile(file, body, 0o600)
+		out, err := exec.Command("ffprobe", "-v", "error", "-show_streams", "-show_format", "-of", "json", file).Output()
+		if err != nil {
+			t.Fatalf("ffprobe: %v", err)
+		}
+		var probe struct {
+			Streams []struct {
+				CodecName string `json:"codec_name"`
+			}
+			Format struct {
+				FormatName string `json:"format_name"`
+			}
+		}
+		json.Unmarshal(out, &probe)
+		codecs := ""
+		for _, s := range probe.Streams {
+			codecs += s.CodecName + " "
+		}
+		if !strings.Contains(probe.Format.FormatName, "webm") || !strings.Contains(codecs, "opus") {
+			t.Fatalf("ffprobe: format %s, streams %s", probe.Format.FormatName, codecs)
+		}
+		t.Logf("recording: %s with %s", probe.Format.FormatName, codecs)
+	}
+	// The host can start a new one at once.
+	ann.send("call_record", map[string]bool{"on": true})
+	for !strings.Contains(string(ben.event("call_recording").Data), `"on":true`) {
+	}
+}
