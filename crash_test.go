@@ -71,6 +71,9 @@ func TestCrashDurability(t *testing.T) {
 		if round%5 == 2 { // a call open when the crash comes
 			openCalls = append(openCalls, openCallDirectly(t, data, ch.ID, tokens))
 		}
+		mu.Lock()
+		ackedBefore := len(acked)
+		mu.Unlock()
 		stop := make(chan struct{})
 		var wg sync.WaitGroup
 		for n, tok := range tokens {
@@ -112,6 +115,16 @@ func TestCrashDurability(t *testing.T) {
 					}
 				}
 			}()
+		}
+		// Kill at a random moment once writes are flowing in this round (a
+		// slow, loaded machine takes a while to get going after a start).
+		for wait := time.Now(); time.Since(wait) < 15*time.Second; time.Sleep(10 * time.Millisecond) {
+			mu.Lock()
+			flowing := len(acked) > ackedBefore
+			mu.Unlock()
+			if flowing {
+				break
+			}
 		}
 		time.Sleep(time.Duration(50+rand.IntN(400)) * time.Millisecond)
 		cmd.Process.Signal(syscall.SIGKILL)
