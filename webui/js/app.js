@@ -7,6 +7,8 @@ import { loginView } from './login.js';
 import { setupView } from './setup.js';
 import { shellView } from './shell.js';
 import { Socket } from './socket.js';
+import { callPopoutView } from './call-popout.js';
+import { popoutFromLocation } from './call-link.js';
 
 const root = document.getElementById('app');
 
@@ -41,7 +43,9 @@ async function boot() {
     }
   }
   if (me.status === 'fulfilled') {
-    showShell(me.value);
+    const popout = popoutFromLocation();
+    if (popout) showPopout(me.value, popout);
+    else showShell(me.value);
     return;
   }
   if (me.reason.status === 401) {
@@ -92,6 +96,18 @@ function showShell(user) {
       view.setUser(data.user);
     }
   });
+  app.socket = socket;
+  socket.connect();
+  view.start();
+}
+
+/** showPopout runs the call alone in this window (opened by the app's "Open in a new window"). */
+function showPopout(user, { channelId, mic, camera }) {
+  stopSocket();
+  app.user = user;
+  const socket = new Socket({ onStatus: () => {} });
+  const view = callPopoutView({ user, socket, siteName: app.siteName, channelId, mic, camera });
+  mount('popout', view);
   app.socket = socket;
   socket.connect();
   view.start();

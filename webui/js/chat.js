@@ -19,6 +19,9 @@ import { createChannelDialog } from './create-channel-dialog.js';
 import { browseChannelsDialog } from './browse-channels-dialog.js';
 import { newMessageDialog } from './new-message-dialog.js';
 import { addPeopleDialog } from './add-people-dialog.js';
+import { Calls } from './call-controller.js';
+import { bindCards } from './call-card.js';
+import { callLinkFromPath, noAccessView } from './call-link.js';
 
 const TEAM_KEY = 'calls.team';
 const LAST_ROOM_KEY = 'calls.lastRoom.';
@@ -47,9 +50,36 @@ export class Chat {
     this.refetchTimer = null;
     this.openToken = 0;
     this.leaving = null; // a room we asked to leave (/leave), to word the notice
+    this.lateEdits = null; // post_edited events that came while the open room was loading
     this.away = false;
     this.lastActive = Date.now();
     this.offs = [];
+
+    this.calls = new Calls({
+      socket,
+      state: this.state,
+      ui: {
+        showError: (text) => shell.showError(text),
+        showNotice: (text) => shell.showNotice(text),
+        openRoom: (id) => this.openRoom(id),
+        openThread: (channelId, postId) => (this.channel?.id === channelId
+          ? this.openThread(postId)
+          : this.openRoom(channelId, { thread: postId })),
+        isOpen: (id) => this.roomView?.channelId === id,
+        ensureUsers: (ids) => this.ensureUsers(ids),
+        mountView: (node) => shell.mountCallView(node),
+        mountWidget: (node) => shell.mountCallWidget(node),
+        channel: (id) => this.state.channel(id) || (this.channel?.id === id ? this.channel : null),
+        roomName: (id) => {
+          const c = this.state.channel(id) || (this.channel?.id === id ? this.channel : null);
+          return c ? this.state.roomName(c) : 'this room';
+        },
+      },
+    });
+    this.offs.push(bindCards(this.calls));
+    this.offs.push(this.calls.on('no_access', (id) => {
+      if (this.callLink === id) this.showNoAccess();
+    }));
 
     const on = (type, fn) => this.offs.push(socket.on(type, (data) => fn.call(this, data || {})));
     on('post_created', (d) => this.postCreated(d.post));
@@ -125,6 +155,11 @@ export class Chat {
   /** start loads everything and opens the room in the address bar (or a default one). */
   async start() {
     await this.load();
+    const link = callLinkFromPath();
+    if (link) {
+      await this.openCallLink(link);
+      return;
+    }
     const id = roomFromPath();
     if (id) await this.openRoom(id, { replace: true });
     else await this.openDefault({ replace: true });
@@ -273,6 +308,7 @@ export class Chat {
     if (push) this.router.show(id, { replace });
     if (team && member) localStorage.setItem(LAST_ROOM_KEY + team, id);
     this.shell.closeDrawer();
+    this.calls.roomOpened(id);
 
     if (this.roomView?.channelId === id) {
       if (member) this.markRead(id);
@@ -289,6 +325,8 @@ export class Chat {
     s.setCurrent(id);
     this.shell.setMain(view);
     if (member) this.markRead(id);
+    const late = new Map();
+    this.lateEdits = late;
     try {
       await view.load();
     } catch (err) {
@@ -296,9 +334,45 @@ export class Chat {
       return;
     }
     if (this.roomView !== view) return;
+    // Edits that came while the page was loading (a call card changing as
+    // people join) may be newer than what the page holds.
+    if (this.lateEdits === late) this.lateEdits = null;
+    for (const post of late.values()) if (view.list.has(post.id)) view.list.patch(post.id, (p) => ({ ...p, ...post }));
     if (highlight) view.highlight(highlight);
     if (thread) this.openThread(thread);
     else if (!this.shell.narrow() && !this.panel) view.focus();
+  }
+
+  /**
+   * openCallLink handles /call/<room id>: it lands in the room and joins its
+   * call; someone who may not see the room gets a clear "no access" page.
+   */
+  async openCallLink(id) {
+    this.callLink = id;
+    let c = this.state.channel(id);
+    if (!c) {
+      try {
+        c = await api.channel(id);
+      } catch (err) {
+        if (err.status === 404 || err.status === 403) this.showNoAccess();
+        else this.shell.showError(`Could not open the call: ${err.message}`);
+        return;
+      }
+    }
+    await this.openRoom(id, { replace: true });
+    if (this.roomView?.channelId === id) this.calls.start(id);
+  }
+
+  /** showNoAccess is the page of a call link the user may not use. */
+  showNoAccess() {
+    this.closeRoom();
+    this.router.show(null, { replace: true });
+    this.shell.setMain(noAccessView({
+      onHome: () => {
+        this.callLink = null;
+        this.openDefault({ replace: true });
+      },
+    }));
   }
 
   /** join makes me a member of a public channel and opens it. */
@@ -419,6 +493,10 @@ export class Chat {
     const res = await api.command(channelId, text);
     if (res?.post) this.postCreated(res.post);
     if (res?.text && res.ephemeral !== false) onEphemeral(res.text);
+    // /call start|join|leave: the server asks the client to act, since media
+    // goes with this browser's websocket.
+    if (res?.action === 'call_join') this.calls.start(channelId, { title: res.title || '' });
+    else if (res?.action === 'call_leave') this.calls.leave();
   }
 
   async react(post, emoji) {
@@ -515,6 +593,7 @@ export class Chat {
 
   postEdited(post) {
     if (!post || !post.id) return;
+    if (this.lateEdits && this.roomView?.channelId === post.channel_id) this.lateEdits.set(post.id, post);
     if (this.roomView?.channelId === post.channel_id && this.roomView.list.has(post.id)) {
       this.roomView.list.patch(post.id, (p) => ({ ...p, ...post }));
     }
@@ -638,6 +717,7 @@ export class Chat {
 
   destroy() {
     this.openToken += 1;
+    this.calls.destroy();
     for (const off of this.offs) off();
     this.roomView?.destroy();
     this.panel?.destroy();

@@ -8,6 +8,7 @@ import { icon } from './icons.js';
 import { avatar, displayName, presenceAvatar } from './avatar.js';
 import { emojiName } from './emoji.js';
 import * as fmt from './format.js';
+import { callCard, missedCall } from './call-card.js';
 
 const BROADCAST = new Set(['all', 'channel', 'here']);
 
@@ -25,7 +26,9 @@ export function renderPost(post, ctx) {
   const system = isSystem(post);
 
   const body = el('div', { class: 'post-body' });
-  fillBody(body, post, state);
+  if (post.type === 'call') body.append(callCard(post, ctx));
+  else if (post.type === 'call_missed') body.append(missedCall(post, ctx));
+  else fillBody(body, post, state);
   const mentionsMe = (post.mentions || []).includes(state.me.id) || body.querySelector('.mention-me') !== null;
 
   const when = el('time', { class: 'post-time', datetime: post.created_at, title: fmt.fullTime(post.created_at) }, fmt.time(post.created_at));

@@ -9,6 +9,7 @@ import { displayName, presenceDot } from './avatar.js';
 import { isDirect } from './state.js';
 import { composer } from './composer.js';
 import { messageList } from './message-list.js';
+import { callButton, roomCallBar } from './room-call-bar.js';
 
 /**
  * roomView returns the view of one room for the shell:
@@ -31,6 +32,7 @@ export function roomView({ chat, channel, member }) {
     onOpenThread: (post) => chat.openThread(post.id),
     onEdit: (post) => list.edit(post.id),
     onDelete: (post) => chat.confirmDelete(post),
+    get archived() { return Boolean(c.archived_at); },
   };
 
   const list = messageList({
@@ -53,8 +55,10 @@ export function roomView({ chat, channel, member }) {
     class: 'header-button',
     onclick: () => chat.openMembers(),
   }, icon('users', { size: 16 }), el('span', { class: 'header-count' }));
+  const call = callButton({ calls: chat.calls, channel: c });
   const header = el('div', { class: 'room-header' },
     el('div', { class: 'room-heading' }, title, topic),
+    call.node,
     membersButton);
 
   function drawHeader() {
@@ -143,7 +147,8 @@ export function roomView({ chat, channel, member }) {
   // ---------- Drop files ----------
   const dropHint = el('div', { class: 'drop-hint', hidden: true, 'aria-hidden': 'true' },
     el('div', { class: 'drop-hint-inner' }, icon('paperclip', { size: 28 }), el('span', null, `Drop files to share in ${name()}`)));
-  const node = el('section', { class: 'room', 'aria-label': name() }, list.node, footer, dropHint);
+  const callBar = roomCallBar({ calls: chat.calls, state, channelId: c.id });
+  const node = el('section', { class: 'room', 'aria-label': name() }, callBar.node, list.node, footer, dropHint);
   let dragDepth = 0;
   const hasFiles = (event) => [...(event.dataTransfer?.types || [])].includes('Files');
   node.addEventListener('dragenter', (event) => {
@@ -177,6 +182,7 @@ export function roomView({ chat, channel, member }) {
   drawFooter();
 
   async function load() {
+    chat.calls.watchRoom(c.id);
     const [page, members] = await Promise.allSettled([api.posts(c.id, { limit: 50 }), api.channelMembers(c.id)]);
     if (members.status === 'fulfilled') {
       state.addUsers(members.value);
@@ -206,6 +212,7 @@ export function roomView({ chat, channel, member }) {
       const wasMember = isMember;
       if (next?.id) c = { ...next, member_ids: next.member_ids || c.member_ids };
       if (nowMember !== undefined) isMember = nowMember;
+      call.update(c);
       drawHeader();
       node.setAttribute('aria-label', name());
       if (wasArchived !== Boolean(c.archived_at) || wasMember !== isMember) {
@@ -230,6 +237,8 @@ export function roomView({ chat, channel, member }) {
     destroy() {
       box?.destroy();
       list.destroy();
+      call.destroy();
+      callBar.destroy();
       offTyping();
       offUsers();
     },

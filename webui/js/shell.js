@@ -32,6 +32,8 @@ export function shellView({ siteName, user, socket, onLogout, onReconnectNow }) 
   }, icon('menu', { size: 20 }));
 
   // ---------- Layout API for chat.js ----------
+  const callLayer = el('div', { class: 'call-layer' });
+  const widgetSlot = el('div', { class: 'call-widget-slot' });
   const layout = {
     setMain,
     setPanel,
@@ -39,6 +41,8 @@ export function shellView({ siteName, user, socket, onLogout, onReconnectNow }) 
     showError,
     showNotice,
     narrow: () => narrow.matches,
+    mountCallView: (view) => callLayer.replaceChildren(...(view ? [view] : [])),
+    mountCallWidget: (widget) => widgetSlot.replaceChildren(...(widget ? [widget] : [])),
   };
   const chat = new Chat({ me: user, socket, shell: layout, siteName });
 
@@ -49,6 +53,7 @@ export function shellView({ siteName, user, socket, onLogout, onReconnectNow }) 
     state: chat.state,
     actions: chat.sidebarActions,
     onLogout,
+    onSettings: () => chat.calls.openSettings(),
     onCloseDrawer: () => setDrawer(false),
   });
   const scrim = el('div', { class: 'scrim', 'aria-hidden': 'true' });
@@ -118,10 +123,10 @@ export function shellView({ siteName, user, socket, onLogout, onReconnectNow }) 
     el('p', { class: 'empty-hint' }, 'Rooms you are added to show up on the left.'),
   );
   const content = el('div', { class: 'main-content' }, empty);
-  const main = el('main', { class: 'main-pane' }, topbar, banner, errorBanner, notice, content);
+  const main = el('main', { class: 'main-pane' }, topbar, banner, errorBanner, notice, content, callLayer);
   const panelSlot = el('aside', { class: 'right-panel', 'aria-label': 'Details', hidden: true });
 
-  const node = el('div', { class: 'shell' }, side.node, scrim, main, panelSlot);
+  const node = el('div', { class: 'shell' }, side.node, scrim, main, panelSlot, widgetSlot);
 
   let current = null;
   function setMain(view) {

@@ -15,8 +15,15 @@ import * as notifications from './notifications.js';
  * actions: {openRoom(id), selectTeam(id), createTeam(), createChannel(),
  *           browseChannels(), newMessage()}
  */
-export function sidebar({ id, siteName, user, state, actions, onLogout, onCloseDrawer }) {
+export function sidebar({ id, siteName, user, state, actions, onLogout, onSettings, onCloseDrawer }) {
   const account = userMenu({ user, onLogout });
+  const settings = el('button', {
+    type: 'button',
+    class: 'icon-button bell-button settings-button',
+    'aria-label': 'Audio and video settings',
+    title: 'Audio and video settings: microphone, camera, speaker, ringtone',
+    onclick: () => onSettings?.(),
+  }, icon('settings', { size: 18 }));
   const bell = notificationBell();
   const closeButton = el('button', {
     type: 'button',
@@ -51,7 +58,7 @@ export function sidebar({ id, siteName, user, state, actions, onLogout, onCloseD
         closeButton,
       ),
       el('div', { class: 'sidebar-body' }, channels.node, direct.node),
-      el('footer', { class: 'sidebar-footer' }, account.node, bell.node),
+      el('footer', { class: 'sidebar-footer' }, account.node, settings, bell.node),
     ),
   );
 
@@ -84,8 +91,9 @@ export function sidebar({ id, siteName, user, state, actions, onLogout, onCloseD
     const unread = !current && c.unread_count > 0;
     const mentions = current ? 0 : c.mention_count || 0;
     const name = state.roomName(c);
+    const ringing = state.ringing?.has(c.id);
     const link = el('a', {
-      class: ['room-link', unread && 'is-unread', c.archived_at && 'is-archived'],
+      class: ['room-link', unread && 'is-unread', c.archived_at && 'is-archived', ringing && 'is-ringing'],
       href: `/channels/${encodeURIComponent(c.id)}`,
       'aria-current': current ? 'page' : null,
       dataset: { channelId: c.id, unread: String(unread || mentions > 0), type: c.type },
@@ -94,6 +102,7 @@ export function sidebar({ id, siteName, user, state, actions, onLogout, onCloseD
     roomIcon(c),
     el('span', { class: 'room-name' }, name),
     unread && !mentions ? el('span', { class: 'visually-hidden' }, ', unread') : null,
+    ringing ? el('span', { class: 'room-ringing', title: 'Incoming call' }, icon('phoneIncoming', { size: 14 }), el('span', { class: 'visually-hidden' }, ', incoming call')) : null,
     mentions ? el('span', { class: 'badge', 'aria-label': `, ${mentions} ${mentions === 1 ? 'mention' : 'mentions'}` }, mentions > 99 ? '99+' : String(mentions)) : null,
     );
     link.addEventListener('click', (event) => {

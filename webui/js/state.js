@@ -17,6 +17,7 @@ export class ChatState {
     this.teamId = null;
     this.channels = new Map();
     this.currentId = null;
+    this.ringing = new Set(); // rooms with a call ringing for me
     this.listeners = new Map();
   }
 
@@ -148,6 +149,14 @@ export class ChatState {
   touch(id, when) {
     const c = this.channels.get(id);
     if (c) this.channels.set(id, { ...c, last_post_at: when });
+  }
+
+  /** setRinging marks a DM whose call is ringing for me (the sidebar highlights it). */
+  setRinging(id, on) {
+    if (on === this.ringing.has(id)) return;
+    if (on) this.ringing.add(id);
+    else this.ringing.delete(id);
+    this.emit('channels');
   }
 
   setCurrent(id) {

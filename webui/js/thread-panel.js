@@ -26,6 +26,7 @@ export function threadPanel({ chat, rootId, channel, onClose }) {
       onOpenThread: () => {},
       onEdit: (post) => list.edit(post.id),
       onDelete: (post) => chat.confirmDelete(post),
+      archived: Boolean(channel.archived_at),
     },
     onSaveEdit: (post, message) => chat.saveEdit(post, message),
   });

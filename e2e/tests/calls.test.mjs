@@ -1,0 +1,312 @@
+// Calls in real browsers against the real server: a channel call with audio
+// both ways, the call card and its conference log, screen share, hands,
+// reactions and host mute; DM ringing (accept, decline with a reply, no
+// answer). Chromium's fake devices supply the microphone, camera and screen.
+import assert from 'node:assert/strict';
+import {
+  test, startServer, launchBrowser, newPage, login, screenshot, strongPassword,
+} from '../lib/harness.mjs';
+import { apiAs } from '../lib/api.mjs';
+
+const sidebarOf = (page) => page.getByRole('navigation', { name: 'Sidebar' });
+const roomLog = (page) => page.getByRole('log', { name: /^Messages in / });
+const callView = (page) => page.locator('section.call-view:not([hidden])');
+const controls = (page) => callView(page).getByRole('toolbar', { name: 'Call controls' });
+
+/**
+ * instrument records every RTCPeerConnection the page makes, so a test can
+ * read its getStats() the way chrome://webrtc-internals would. It is test
+ * code injected before the app loads; the app knows nothing of it.
+ */
+async function instrument(page) {
+  await page.context().addInitScript(() => {
+    const Native = window.RTCPeerConnection;
+    window.__pcs = [];
+    window.RTCPeerConnection = class extends Native {
+      constructor(...args) {
+        super(...args);
+        window.__pcs.push(this);
+      }
+    };
+  });
+}
+
+/** inbound sums inbound-rtp bytes of one kind over the page's open connections. */
+function inbound(page, kind) {
+  return page.evaluate(async (k) => {
+    let bytes = 0;
+    for (const pc of window.__pcs || []) {
+      if (pc.connectionState === 'closed') continue;
+      const stats = await pc.getStats();
+      stats.forEach((s) => {
+        if (s.type === 'inbound-rtp' && s.kind === k) bytes += s.bytesReceived || 0;
+      });
+    }
+    return bytes;
+  }, kind);
+}
+
+/** inboundGrows waits until inbound bytes of a kind are flowing (and still growing). */
+async function inboundGrows(page, kind, what) {
+  const deadline = Date.now() + 20_000;
+  let first = 0;
+  while (Date.now() < deadline) {
+    first = await inbound(page, kind);
+    if (first > 0) break;
+    await page.waitForTimeout(250);
+  }
+  assert.ok(first > 0, `${what}: no inbound ${kind} bytes within 20 s`);
+  while (Date.now() < deadline) {
+    await page.waitForTimeout(400);
+    const now = await inbound(page, kind);
+    if (now > first) return now;
+  }
+  assert.fail(`${what}: inbound ${kind} bytes stopped at ${first}`);
+}
+
+async function openRoom(page, id) {
+  await sidebarOf(page).locator(`a.room-link[data-channel-id="${id}"]`).click();
+  await page.waitForURL((url) => url.pathname === `/channels/${id}`);
+  await roomLog(page).waitFor();
+}
+
+/** preflight confirms the pre-flight dialog (the microphone is on by default). */
+async function preflight(page, button, { camera = false } = {}) {
+  const dialog = page.getByRole('dialog');
+  await dialog.waitFor();
+  if (camera) {
+    await dialog.getByRole('button', { name: 'Camera off' }).click();
+    await dialog.getByRole('button', { name: 'Camera on' }).waitFor();
+  }
+  const go = dialog.getByRole('button', { name: button, exact: true });
+  await go.and(page.locator(':enabled')).waitFor();
+  await go.click();
+  await dialog.waitFor({ state: 'detached' });
+}
+
+async function leave(page) {
+  const view = callView(page);
+  if (await view.isVisible()) await controls(page).getByRole('button', { name: 'Leave call' }).click();
+  else await page.locator('.call-widget').getByRole('button', { name: 'Leave call' }).click();
+  await page.locator('section.call-view').waitFor({ state: 'hidden' });
+}
+
+async function setup(users, args = []) {
+  const passwords = Object.fromEntries(users.map((u) => [u, strongPassword()]));
+  const server = await startServer({
+    users: users.map((u, i) => ({ username: u, password: passwords[u], admin: i === 0 })),
+    args,
+  });
+  const apis = {};
+  for (const u of users) apis[u] = await apiAs(server.url, u, passwords[u]);
+  const team = await apis[users[0]].call('POST', '/teams', { name: 'acme', display_name: 'Acme' });
+  for (const u of users.slice(1)) await apis[users[0]].call('POST', `/teams/${team.id}/members`, { user_id: apis[u].user.id });
+  return { server, passwords, apis, team };
+}
+
+test('a channel call: audio both ways, the live card, screen share, hands, reactions, host mute, then the log', async () => {
+  const { server, passwords, apis, team } = await setup(['alice', 'bob', 'carol']);
+  const standup = await apis.alice.call('POST', '/channels', { team_id: team.id, name: 'standup', display_name: 'Standup', type: 'private' });
+  for (const u of ['bob', 'carol']) await apis.alice.call('POST', `/channels/${standup.id}/members`, { user_id: apis[u].user.id });
+
+  const browser = await launchBrowser();
+  const [pa, pb, pc] = await Promise.all([newPage(browser), newPage(browser), newPage(browser)]);
+  await Promise.all([instrument(pa), instrument(pb), instrument(pc)]);
+  await Promise.all([
+    login(pa, server.url, 'alice', passwords.alice),
+    login(pb, server.url, 'bob', passwords.bob),
+    login(pc, server.url, 'carol', passwords.carol),
+  ]);
+  await Promise.all([openRoom(pa, standup.id), openRoom(pb, standup.id)]);
+
+  // Alice starts the call from the room header, through the pre-flight step.
+  await pa.getByRole('button', { name: 'Start a call' }).click();
+  await preflight(pa, 'Start call');
+  await callView(pa).waitFor();
+  await controls(pa).getByRole('button', { name: 'Mute', exact: true }).and(pa.locator(':enabled')).waitFor();
+  // The mute shortcut works from anywhere in the app.
+  await pa.keyboard.press('Control+Shift+Space');
+  await controls(pa).getByRole('button', { name: 'Unmute', exact: true }).waitFor();
+  await pa.keyboard.press('Control+Shift+Space');
+  await controls(pa).getByRole('button', { name: 'Mute', exact: true }).waitFor();
+
+  // Bob sees the live call card and joins from it.
+  const bobCard = roomLog(pb).locator('.call-card-live');
+  await bobCard.getByRole('button', { name: 'Join' }).click();
+  await preflight(pb, 'Join call');
+  await callView(pb).waitFor();
+
+  // Audio flows both ways through the SFU.
+  await Promise.all([inboundGrows(pa, 'audio', 'alice hears bob'), inboundGrows(pb, 'audio', 'bob hears alice')]);
+
+  // The card shows both of them, live, at both ends.
+  for (const page of [pa, pb]) {
+    const card = roomLog(page).locator('.call-card-live');
+    await card.locator(`[data-user-id="${apis.alice.user.id}"]`).waitFor();
+    await card.locator(`[data-user-id="${apis.bob.user.id}"]`).waitFor();
+  }
+  await callView(pb).locator('.call-tile').nth(1).waitFor();
+  assert.equal(await callView(pb).locator('.call-tile').count(), 2, 'bob sees two tiles');
+
+  // Alice shares her screen: bob gets it as video, in the presenter layout.
+  await controls(pa).getByRole('button', { name: 'Share screen' }).click();
+  await controls(pa).getByRole('button', { name: 'Stop sharing' }).waitFor();
+  await callView(pb).locator('.call-stage[data-layout="presenter"]').waitFor();
+  await inboundGrows(pb, 'video', 'bob receives alice\'s screen');
+  await callView(pb).getByText('alice is presenting').waitFor();
+  await pb.waitForFunction(() => document.querySelector('.call-view:not([hidden]) .presenter-video')?.videoWidth > 0);
+
+  // Bob raises his hand and reacts; alice sees both.
+  await controls(pb).getByRole('button', { name: 'Raise hand' }).click();
+  await callView(pa).getByRole('complementary', { name: 'Raised hands' }).getByText('bob').waitFor();
+  await callView(pa).locator(`.call-tile[data-user-id="${apis.bob.user.id}"] .tile-hand:not([hidden])`).waitFor();
+  await controls(pb).getByRole('button', { name: 'Send a reaction' }).click();
+  await pb.getByRole('button', { name: 'React with 🎉' }).click();
+  await callView(pa).locator('.call-reaction', { hasText: '🎉' }).first().waitFor();
+
+  // The host mutes bob: his own controls say so.
+  const bobTile = callView(pa).locator(`.call-tile[data-user-id="${apis.bob.user.id}"]`);
+  await bobTile.hover();
+  await bobTile.getByRole('button', { name: 'Options for bob' }).click();
+  await pa.getByRole('menuitem', { name: 'Mute', exact: true }).click();
+  await controls(pb).getByRole('button', { name: 'Unmute', exact: true }).waitFor();
+  await bobTile.and(pa.locator('.is-muted')).waitFor();
+  await pb.getByText('The host muted you').waitFor();
+
+  // Carol joins with her camera on: three people in the call.
+  await controls(pa).getByRole('button', { name: 'Stop sharing' }).click();
+  await openRoom(pc, standup.id);
+  await pc.locator('.room-call-bar.is-live').getByText('Call in progress').waitFor();
+  const box = pc.getByRole('textbox', { name: /^Write to/ });
+  await box.fill('/call join');
+  await box.press('Enter');
+  await preflight(pc, 'Join call', { camera: true });
+  await callView(pa).locator('.call-tile').nth(2).waitFor();
+  await callView(pa).locator('.call-stage[data-layout="grid"]').waitFor();
+  await callView(pa).locator(`.call-tile.has-video[data-user-id="${apis.carol.user.id}"]`).waitFor({ timeout: 15_000 });
+  await pa.waitForTimeout(500);
+  await screenshot(pa, 'call-3');
+
+  // Everyone leaves; the card becomes the conference log.
+  await leave(pc);
+  await leave(pb);
+  await leave(pa);
+  const log = roomLog(pa).locator('.call-card-ended');
+  await log.waitFor();
+  const names = await log.locator('.call-log-names').textContent();
+  for (const u of ['alice', 'bob', 'carol']) assert.match(names, new RegExp(u), `the log lists ${u}`);
+  assert.match(await log.textContent(), /Started by\s*alice/);
+  await roomLog(pb).locator('.call-card-ended').waitFor();
+
+  for (const page of [pa, pb, pc]) assert.deepEqual(page.problems, [], 'no page errors or CSP violations');
+});
+
+test('DM calls ring: accepted, then declined with a reply posted in the DM', async () => {
+  const { server, passwords, apis } = await setup(['alice', 'bob']);
+  const dm = await apis.alice.call('POST', '/dms', { user_ids: [apis.bob.user.id] });
+
+  const browser = await launchBrowser();
+  const [pa, pb] = await Promise.all([newPage(browser), newPage(browser)]);
+  await Promise.all([instrument(pa), instrument(pb)]);
+  await Promise.all([login(pa, server.url, 'alice', passwords.alice), login(pb, server.url, 'bob', passwords.bob)]);
+  await openRoom(pa, dm.id);
+
+  // Alice calls; bob, elsewhere in the app, gets the popup and the DM lights up.
+  await pa.getByRole('button', { name: 'Start a call' }).click();
+  await preflight(pa, 'Call');
+  await pa.locator('.room-call-bar.is-calling').getByText('Calling bob…').waitFor();
+  const popup = pb.getByRole('alertdialog', { name: 'alice' });
+  await popup.waitFor();
+  await sidebarOf(pb).locator(`a.room-link.is-ringing[data-channel-id="${dm.id}"]`).waitFor();
+  await pa.locator('.call-widget').getByText('Calling bob…').waitFor();
+  await pb.waitForTimeout(400); // let the popup's entrance animation finish
+  await screenshot(pb, 'ringing');
+
+  // Bob accepts: both hear each other; the ring is over everywhere.
+  await popup.getByRole('button', { name: 'Accept' }).click();
+  await callView(pb).waitFor();
+  await pb.waitForURL((url) => url.pathname === `/channels/${dm.id}`);
+  await Promise.all([inboundGrows(pa, 'audio', 'alice hears bob'), inboundGrows(pb, 'audio', 'bob hears alice')]);
+  await sidebarOf(pb).locator(`a.room-link.is-ringing[data-channel-id="${dm.id}"]`).waitFor({ state: 'detached' });
+  await pa.locator('.room-call-bar.is-calling').waitFor({ state: 'detached' });
+  await leave(pb);
+  await leave(pa);
+  await roomLog(pa).locator('.call-card-ended').waitFor();
+
+  // Alice calls again; bob declines with one of the quick replies.
+  await openRoom(pb, (await apis.bob.call('GET', '/channels')).channels.find((c) => c.name === 'town-square').id);
+  await pa.getByRole('button', { name: 'Start a call' }).click();
+  await preflight(pa, 'Call');
+  await popup.waitFor();
+  await popup.getByRole('button', { name: 'Decline with a message' }).click();
+  await popup.getByRole('button', { name: "Can't talk now, I'll call you back." }).click();
+  await popup.waitFor({ state: 'detached' });
+  await pa.locator('.room-call-bar.is-declined').getByText('Declined').waitFor();
+  await roomLog(pa).locator('article.post', { hasText: "Can't talk now, I'll call you back." }).waitFor();
+  await pa.locator('section.call-view').waitFor({ state: 'hidden' });
+  await pa.locator('.call-widget').waitFor({ state: 'hidden' });
+
+  for (const page of [pa, pb]) assert.deepEqual(page.problems, [], 'no page errors or CSP violations');
+});
+
+test('a DM call nobody answers: Call again and a missed call; a full call and a call link you may not use', async () => {
+  const { server, passwords, apis, team } = await setup(['alice', 'bob'], ['--ring-timeout', '3s', '--max-call-participants', '2']);
+  const dm = await apis.alice.call('POST', '/dms', { user_ids: [apis.bob.user.id] });
+  const secret = await apis.alice.call('POST', '/channels', { team_id: team.id, name: 'secret', display_name: 'Secret', type: 'private' });
+
+  const browser = await launchBrowser();
+  const [pa, pb] = await Promise.all([newPage(browser), newPage(browser)]);
+  await Promise.all([login(pa, server.url, 'alice', passwords.alice), login(pb, server.url, 'bob', passwords.bob)]);
+  await openRoom(pa, dm.id);
+
+  await pa.getByRole('button', { name: 'Start a call' }).click();
+  await preflight(pa, 'Call');
+  const popup = pb.getByRole('alertdialog', { name: 'alice' });
+  await popup.waitFor();
+
+  // Three seconds later the server calls it missed: the ring stops, alice
+  // can call again from the room, bob finds a missed call in the DM.
+  const again = pa.locator('.room-call-bar.is-missed').getByRole('button', { name: 'Call again' });
+  await again.waitFor({ timeout: 10_000 });
+  assert.match(await pa.locator('.room-call-bar').textContent(), /No answer/);
+  await popup.waitFor({ state: 'detached' });
+  await pa.locator('.call-widget').waitFor({ state: 'hidden' });
+  await sidebarOf(pb).locator(`a.room-link[data-channel-id="${dm.id}"] .badge`).waitFor();
+  await openRoom(pb, dm.id);
+  await roomLog(pb).locator('.call-card-missed').getByText('Missed call from alice').waitFor();
+  await roomLog(pb).locator('.call-card-missed').getByRole('button', { name: 'Call back' }).waitFor();
+
+  // Call again rings bob once more; he dismisses it on this device only,
+  // so for alice it rings on until it is missed again.
+  await again.click();
+  await preflight(pa, 'Call');
+  await popup.waitFor();
+  await popup.getByRole('button', { name: 'Dismiss' }).click();
+  await popup.waitFor({ state: 'detached' });
+  await again.waitFor({ timeout: 10_000 });
+  await pa.locator('.call-widget').waitFor({ state: 'hidden' });
+
+  // This server takes two people per call: with alice and bob in a channel
+  // call, bob's second browser is told the call is full.
+  const town = (await apis.alice.call('GET', '/channels')).channels.find((c) => c.name === 'town-square');
+  await openRoom(pa, town.id);
+  await pa.getByRole('button', { name: 'Start a call' }).click();
+  await preflight(pa, 'Start call');
+  await openRoom(pb, town.id);
+  await pb.getByRole('button', { name: 'Join the call' }).click();
+  await preflight(pb, 'Join call');
+  await callView(pb).waitFor();
+  const pb2 = await newPage(browser);
+  await login(pb2, server.url, 'bob', passwords.bob);
+  await openRoom(pb2, town.id);
+  await pb2.getByRole('button', { name: 'Join the call' }).click();
+  await preflight(pb2, 'Join call');
+  await pb2.getByRole('alert').getByText('This call is full').waitFor();
+  await pb2.locator('section.call-view').waitFor({ state: 'hidden' });
+
+  // A call link of a room bob is not in: a clear "no access" page.
+  await pb2.goto(`${server.url}/call/${secret.id}`);
+  await pb2.getByRole('heading', { name: 'You cannot join this call' }).waitFor();
+
+  for (const page of [pa, pb, pb2]) assert.deepEqual(page.problems, [], 'no page errors or CSP violations');
+});
