@@ -119,6 +119,9 @@ func (s *Server) handleCallScreen(ctx context.Context, c *hub.Client, data json.
 	}
 	if f.On {
 		cl.screenSharer = m.id
+		if m.peer != nil {
+			m.peer.PauseSource("screen", false) // a host's earlier stop no longer holds
+		}
 	} else if cl.screenSharer == m.id {
 		cl.screenSharer = ""
 	}

@@ -3,6 +3,8 @@ package sfu
 import (
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -263,6 +265,19 @@ func (p *Peer) onTrack(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
 	}
 	p.room.publish(t)
 	t.forward(onLevel)
+	// The publisher stopped the track (e.g. ended a screen share and
+	// renegotiated): take it away from everyone, so no dead m-lines stay.
+	p.unpublish(t)
+}
+
+func (p *Peer) unpublish(t *forwardTrack) {
+	p.mu.Lock()
+	p.published = slices.DeleteFunc(p.published, func(x *forwardTrack) bool { return x == t })
+	closed := p.closed
+	p.mu.Unlock()
+	if !closed { // a leaving peer's tracks go with RemovePeer
+		p.room.unpublish(t)
+	}
 }
 
 func (p *Peer) audioLevelID(remote *webrtc.TrackRemote) uint8 {
@@ -368,7 +383,9 @@ func (p *Peer) PauseSource(source string, paused bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for _, t := range p.published {
-		if t.source == source || (source == SourceScreen && t.source == SourceScreenAudio) {
+		// "screen" covers screen_audio too, and a re-published source is
+		// named "<source>_<track id>".
+		if t.source == source || strings.HasPrefix(t.source, source+"_") {
 			t.paused.Store(paused)
 		}
 	}

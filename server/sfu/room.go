@@ -2,6 +2,7 @@ package sfu
 
 import (
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -137,6 +138,28 @@ func (r *Room) publish(t *forwardTrack) {
 	r.mu.Unlock()
 	for _, p := range others {
 		p.subscribe(t)
+	}
+}
+
+// unpublish removes one ended track from the room and its subscribers.
+func (r *Room) unpublish(t *forwardTrack) {
+	r.mu.Lock()
+	i := slices.Index(r.tracks, t)
+	if i < 0 {
+		r.mu.Unlock()
+		return
+	}
+	r.tracks = slices.Delete(r.tracks, i, i+1)
+	others := make([]*Peer, 0, len(r.peers))
+	for _, p := range r.peers {
+		if p != t.publisher {
+			others = append(others, p)
+		}
+	}
+	r.mu.Unlock()
+	t.retire()
+	for _, p := range others {
+		p.unsubscribe([]*forwardTrack{t})
 	}
 }
 
