@@ -56,7 +56,7 @@ func newApp() *cli.App {
 		Description: "Start with `calls serve`, open the URL it prints and create the first admin there\n" +
 			"(the setup code is in the log) or with `calls user add NAME --admin`.\n" +
 			"Every flag can also be set as an environment variable CALLS_<FLAG>, e.g. CALLS_LISTEN=:443.",
-		Commands: []*cli.Command{serveCommand(), userCommand(), backupCommand(), restoreCommand(), versionCommand()},
+		Commands: []*cli.Command{serveCommand(), userCommand(), backupCommand(), restoreCommand(), loadtestCommand(), versionCommand()},
 	}
 }
 

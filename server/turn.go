@@ -73,8 +73,11 @@ func (s *Server) startTURN(rtc net.Addr) (*turn.Server, error) {
 		Logger: s.log.With("component", "turn"),
 	}
 	cfg.CredentialTTL = tc.TTL
-	if len(s.cfg.PublicIPs) > 0 {
-		cfg.RelayIP = net.ParseIP(s.cfg.PublicIPs[0])
+	for _, p := range s.cfg.PublicIPs { // relays are IPv4: the first IPv4 public address
+		if ip := net.ParseIP(p); ip != nil && ip.To4() != nil {
+			cfg.RelayIP = ip
+			break
+		}
 	}
 	if ip := net.ParseIP(host); ip != nil && !ip.IsUnspecified() {
 		cfg.RelayBindIP = ip

@@ -9,15 +9,17 @@ import (
 
 // The channel data plane. pion handles every control request, but relaying
 // a ChannelData frame through pion costs a map lookup, a formatted log
-// argument, a fresh buffer and two system calls per packet. The gate
-// therefore copies each channel binding pion grants into its allocation's
-// relayConn, and then
+// argument and a fresh buffer per packet, and a system call per datagram
+// each way. The gate therefore copies each channel binding pion grants
+// into its allocation's relayConn, and then
 //
 //   - ChannelData from the client goes straight to the bound peer
 //     (relayConn.forward, or queueForward when the UDP listener read a
 //     batch), and
 //   - datagrams from a bound peer go straight to the client as ChannelData
-//     (relayConn.ReadFrom, which is pion's read loop for the allocation),
+//     (the relay loop for UDP clients, relayloop_linux.go; elsewhere and
+//     for TCP clients relayConn.ReadFrom, pion's read loop for the
+//     allocation),
 //
 // reading and writing a batch per system call where the platform allows
 // (mmsg_linux.go). pion still sees everything outside a channel: Send and
@@ -94,7 +96,7 @@ func (c *relayConn) channelPayload(frame []byte) ([]byte, netip.AddrPort, bool) 
 	if 4+size > len(frame) {
 		return nil, netip.AddrPort{}, false
 	}
-	peer, ok := c.peerFor(num, time.Now().UnixNano())
+	peer, ok := c.peerFor(num, nowNano())
 	return frame[4 : 4+size], peer, ok
 }
 
@@ -172,7 +174,7 @@ func (c *relayConn) ReadFrom(p []byte) (int, net.Addr, error) {
 			continue
 		}
 		if sink := c.client.Load(); sink != nil {
-			if num, ok := c.channelFor(pkt.from, time.Now().UnixNano()); ok {
+			if num, ok := c.channelFor(pkt.from, nowNano()); ok {
 				if c.countIn(pkt.n) {
 					c.queueToClient(sink, c.rx.raw[k], num, pkt.n)
 				}

@@ -188,51 +188,60 @@ func startOurServer(b *testing.B, secret string) (*exec.Cmd, netip.AddrPort) {
 }
 
 // startCoturn runs Debian's turnserver on loopback for the duration of
-// one benchmark run.
+// one benchmark run, on a free port (tried again on another if something
+// took it meanwhile).
 func startCoturn(b *testing.B, secret string) (*exec.Cmd, netip.AddrPort) {
 	path, err := exec.LookPath("turnserver")
 	if err != nil {
 		b.Skipf("turnserver not on PATH (apt-get install coturn): %v", err)
 	}
-	l, err := net.ListenPacket("udp4", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	addr := l.LocalAddr().(*net.UDPAddr).AddrPort()
-	l.Close()
-	dir := b.TempDir()
-	cmd := exec.Command(path, coturnArgs(dir, addr.Port(), secret)...)
-	// turnserver reports each protocol it cannot open (SCTP here) on
-	// stderr; keep it for a failure.
 	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() {
+	for range 3 {
+		l, err := net.ListenPacket("udp4", "127.0.0.1:0")
+		if err != nil {
+			b.Fatal(err)
+		}
+		addr := l.LocalAddr().(*net.UDPAddr).AddrPort()
+		l.Close()
+		cmd := exec.Command(path, coturnArgs(b.TempDir(), addr.Port(), secret)...)
+		// turnserver reports each protocol it cannot open (SCTP here)
+		// on stderr; keep it for a failure.
+		stderr.Reset()
+		cmd.Stderr = &stderr
+		if err := cmd.Start(); err != nil {
+			b.Fatal(err)
+		}
+		if stunAnswers(addr, 5*time.Second) {
+			b.Cleanup(func() {
+				cmd.Process.Kill()
+				cmd.Wait()
+			})
+			return cmd, addr
+		}
 		cmd.Process.Kill()
 		cmd.Wait()
-		if b.Failed() {
-			b.Logf("turnserver stderr:\n%s", stderr.Bytes())
-		}
-	})
-	// Ready when it answers a STUN Binding request.
+	}
+	b.Fatalf("turnserver did not start:\n%s", stderr.Bytes())
+	return nil, netip.AddrPort{}
+}
+
+// stunAnswers reports whether a STUN server answers a Binding request.
+func stunAnswers(addr netip.AddrPort, wait time.Duration) bool {
 	c, err := net.DialUDP("udp4", nil, net.UDPAddrFromAddrPort(addr))
 	if err != nil {
-		b.Fatal(err)
+		return false
 	}
 	defer c.Close()
 	req := stun.MustBuild(stun.TransactionID, stun.BindingRequest)
 	buf := make([]byte, 1500)
-	for start := time.Now(); time.Since(start) < 10*time.Second; {
+	for start := time.Now(); time.Since(start) < wait; {
 		c.Write(req.Raw)
 		c.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
 		if _, err := c.Read(buf); err == nil {
-			return cmd, addr
+			return true
 		}
 	}
-	b.Fatalf("turnserver did not answer on %s", addr)
-	return nil, netip.AddrPort{}
+	return false
 }
 
 // coturnArgs is the coturn command line the benchmark runs (printed in

@@ -598,7 +598,7 @@ func TestStartErrors(t *testing.T) {
 		{"no secret", func(c *Config) { c.Secret = nil }, "secret"},
 		{"no listener", func(c *Config) { c.ListenUDP = "" }, "no listener"},
 		{"TLS without config", func(c *Config) { c.ListenTLS = ":0" }, "TLS config"},
-		{"no relay IP", func(c *Config) { c.RelayIP = nil }, "relay address"},
+		{"unspecified relay IP", func(c *Config) { c.RelayIP = net.IPv4zero }, "relay address"},
 		{"IPv6 relay", func(c *Config) { c.RelayIP = net.ParseIP("2001:db8::1") }, "IPv4"},
 		{"bad range", func(c *Config) { c.RelayPortMin, c.RelayPortMax = 5, 3 }, "relay ports"},
 		{"unspecified self peer", func(c *Config) {
@@ -668,3 +668,22 @@ var testServerTLS, testClientTLS = func() (*tls.Config, *tls.Config) {
 	return &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}},
 		&tls.Config{RootCAs: pool}
 }()
+
+// Without RelayIP or a concrete RelayBindIP, relays bind to all addresses
+// and advertise this machine's first non-loopback IPv4 address.
+func TestDefaultRelayIP(t *testing.T) {
+	s, _ := startServer(t, func(c *Config) {
+		c.RelayIP = nil
+		c.AllowPeers = loopback
+	})
+	want := interfaceIPv4()
+	relay, err := userClient(t, s, "udp", "alice").Allocate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := relay.LocalAddr().(*net.UDPAddr).IP; !got.Equal(want) {
+		t.Errorf("relay address %v, want %v", got, want)
+	}
+	peer := startPeer(t, true)
+	roundTrip(t, relay, peer.LocalAddr(), "through a relay bound to 0.0.0.0")
+}

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/pion/ice/v2"
 	"github.com/pion/interceptor"
 	"github.com/pion/logging"
 	"github.com/pion/webrtc/v3"
@@ -38,6 +39,7 @@ type Config struct {
 type SFU struct {
 	api    *webrtc.API
 	log    *slog.Logger
+	out    *batchConn // nil when the socket is not a *net.UDPConn
 	udpMux interface{ Close() error }
 	tcpMux interface{ Close() error }
 
@@ -93,10 +95,16 @@ func New(cfg Config) (*SFU, error) {
 	lf := logging.NewDefaultLoggerFactory()
 	lf.DefaultLogLevel = logging.LogLevelWarn
 	se := webrtc.SettingEngine{LoggerFactory: lf}
-	udpMux := webrtc.NewICEUDPMux(lf.NewLogger("ice-udp"), cfg.UDP)
+	s := &SFU{log: cfg.Logger, rooms: map[string]*Room{}}
+	udp := cfg.UDP
+	if uc, ok := cfg.UDP.(*net.UDPConn); ok {
+		s.out = newBatchConn(uc)
+		udp = s.out
+	}
+	udpMux := webrtc.NewICEUDPMux(lf.NewLogger("ice-udp"), udp)
 	se.SetICEUDPMux(udpMux)
+	s.udpMux = udpMux
 	networks := []webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6}
-	s := &SFU{log: cfg.Logger, udpMux: udpMux, rooms: map[string]*Room{}}
 	if cfg.TCP != nil {
 		tcpMux := webrtc.NewICETCPMux(lf.NewLogger("ice-tcp"), cfg.TCP, 8)
 		se.SetICETCPMux(tcpMux)
@@ -109,7 +117,9 @@ func New(cfg Config) (*SFU, error) {
 	}
 	se.SetIncludeLoopbackCandidate(cfg.Loopback)
 	// No mDNS: candidates name real addresses, and nothing is multicast.
-	se.SetICEMulticastDNSMode(0)
+	// (The zero value would mean "query only": a multicast socket and a
+	// goroutine per PeerConnection.)
+	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	se.SetLite(false)
 	s.api = webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se))
 	return s, nil

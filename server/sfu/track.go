@@ -120,6 +120,7 @@ func (t *forwardTrack) forward(onLevel func(level uint8)) {
 	var haveSeq bool
 	var lastSeq uint16
 	levelID := t.publisher.audioLevelID(t.remote)
+	out := t.publisher.room.sfu.out
 	info := t.info()
 	for {
 		n, _, err := t.remote.Read(buf)
@@ -156,6 +157,7 @@ func (t *forwardTrack) forward(onLevel func(level uint8)) {
 		waiting := false
 		bs := *t.bindings.Load()
 		t.sent.Add(uint64(len(bs)))
+		out.beginFanout() // the writes below leave in one system call
 		for _, b := range bs {
 			h := pkt.Header
 			h.SSRC, h.PayloadType = b.ssrc, b.payloadType
@@ -175,6 +177,7 @@ func (t *forwardTrack) forward(onLevel func(level uint8)) {
 			}
 			_, _ = b.write.WriteRTP(&h, pkt.Payload)
 		}
+		out.endFanout()
 		if waiting { // throttled inside: one PLI per 300 ms at most
 			t.publisher.requestKeyframe(t)
 		}

@@ -1,0 +1,5 @@
+package sfu
+
+import "syscall"
+
+const sysSendmmsg = syscall.SYS_SENDMMSG
