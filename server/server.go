@@ -161,6 +161,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		calls:        calls{byRoom: map[string]*call{}, byClient: map[*hub.Client]*member{}, watched: map[*hub.Client]bool{}},
 	}
 	s.hub.OnPresence = s.presenceChanged
+	s.hub.MaxPerUser = MaxClientsPerUser
 	s.metrics = newMetrics(s)
 	st.Observe = s.metrics.observeDB
 	s.hub.OnDrop = func(c *hub.Client) {

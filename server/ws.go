@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strconv"
 	"time"
@@ -26,10 +27,19 @@ func (s *Server) websocket(w http.ResponseWriter, r *http.Request, p *principal)
 		}
 		since = n
 	}
-	if s.hub.ClientsOf(p.User.ID) >= MaxClientsPerUser {
-		s.metrics.rateLimited.WithLabelValues("ws_connections").Inc()
-		s.writeError(w, r, errorf(http.StatusTooManyRequests, "too_many_connections",
-			"you have %d connections open; close a tab or device", MaxClientsPerUser))
+	// Register before the upgrade: the per-user cap is checked under the
+	// hub's lock together with adding the client, so two connections cannot
+	// both take the last place.
+	c := s.hub.NewClient(p.User.ID, p.SessionHash)
+	hello := map[string]any{"user": p.User, "server_time": time.Now().UTC()}
+	if err := s.hub.Register(c, since, hello); err != nil {
+		if errors.Is(err, hub.ErrTooManyClients) {
+			s.metrics.rateLimited.WithLabelValues("ws_connections").Inc()
+			s.writeError(w, r, errorf(http.StatusTooManyRequests, "too_many_connections",
+				"you have %d connections open; close a tab or device", MaxClientsPerUser))
+			return
+		}
+		s.writeError(w, r, errorf(http.StatusServiceUnavailable, "shutting_down", "the server is restarting; reconnect in a moment"))
 		return
 	}
 	// The http.Server's read/write timeouts would cut a long-lived connection.
@@ -38,14 +48,9 @@ func (s *Server) websocket(w http.ResponseWriter, r *http.Request, p *principal)
 	_ = rc.SetWriteDeadline(time.Time{})
 	conn, err := websocket.Accept(w, r, nil)
 	if err != nil {
+		s.hub.Unregister(c)
 		s.metrics.wsRejected.Inc()
 		return // Accept has answered (e.g. 403 for a foreign Origin)
-	}
-	c := s.hub.NewClient(p.User.ID, p.SessionHash)
-	hello := map[string]any{"user": p.User, "server_time": time.Now().UTC()}
-	if err := s.hub.Register(c, since, hello); err != nil {
-		conn.Close(websocket.StatusGoingAway, hub.ReasonShutdown)
-		return
 	}
 	s.log.Debug("websocket connected", "user", p.User.Username)
 	s.hosts.m.Store(c, hostOnly(r.Host))
