@@ -71,6 +71,13 @@ type call struct {
 	attendees []string           // user ids, in order of first join
 	ended     bool
 
+	// The call message is rewritten at most once per callPostInterval
+	// however many people join or leave (a 200-person call would
+	// otherwise rewrite and fan it out 200 times as it fills).
+	postMu      sync.Mutex // serialises writes of the call message
+	postPending bool       // a rewrite is scheduled (under mu)
+	postWritten time.Time  // when the message was last rewritten (under mu)
+
 	recording    *recording
 	hands        []string // participant ids, in the order hands went up
 	screenSharer string   // participant id of the one screen share
@@ -248,7 +255,7 @@ func (s *Server) joinCall(ctx context.Context, c *hub.Client, u *store.User, cha
 	}
 	s.publishToRoom(ctx, rm.ID, evCallParticipantJoined, map[string]any{"call_id": cl.id, "channel_id": rm.ID,
 		"participant": participantView{ID: m.id, UserID: u.ID, JoinedAt: m.joinedAt}})
-	s.updateCallPost(ctx, cl)
+	s.callPostChanged(cl)
 	s.watchClient(c)
 	if starting {
 		s.startRinging(ctx, rm, cl, u.ID)
@@ -282,12 +289,40 @@ func (s *Server) startCallRecord(ctx context.Context, u *store.User, rm *room, c
 	return nil
 }
 
-// updateCallPost rewrites the call message's props and tells the room.
-func (s *Server) updateCallPost(ctx context.Context, cl *call) {
+// callPostInterval is the shortest time between two rewrites of a running
+// call's message.
+const callPostInterval = time.Second
+
+// callPostChanged notes that the participants changed: the call message is
+// rewritten now if it has not been for callPostInterval, or once at the end
+// of the interval, carrying every change made meanwhile.
+func (s *Server) callPostChanged(cl *call) {
 	cl.mu.Lock()
-	postID := cl.postID
+	if cl.postPending || cl.ended {
+		cl.mu.Unlock()
+		return
+	}
+	cl.postPending = true
+	wait := time.Until(cl.postWritten.Add(callPostInterval))
 	cl.mu.Unlock()
-	if postID == "" {
+	if wait <= 0 {
+		s.updateCallPost(context.Background(), cl)
+		return
+	}
+	time.AfterFunc(wait, func() { s.updateCallPost(context.Background(), cl) })
+}
+
+// updateCallPost rewrites the call message's props and tells the room. Once
+// the call has ended only finishCall writes the message (its log).
+func (s *Server) updateCallPost(ctx context.Context, cl *call) {
+	cl.postMu.Lock()
+	defer cl.postMu.Unlock()
+	cl.mu.Lock()
+	cl.postPending = false
+	cl.postWritten = time.Now()
+	postID, ended := cl.postID, cl.ended
+	cl.mu.Unlock()
+	if postID == "" || ended {
 		return
 	}
 	props, _ := json.Marshal(cl.props())
@@ -374,7 +409,7 @@ func (s *Server) removeParticipant(ctx context.Context, m *member, reason string
 		s.finishCall(ctx, cl, now)
 		return
 	}
-	s.updateCallPost(ctx, cl)
+	s.callPostChanged(cl)
 }
 
 func (c *call) userPresent(userID string) bool {
@@ -408,6 +443,8 @@ func (s *Server) finishCall(ctx context.Context, cl *call, at time.Time) {
 		s.log.Error("load ended call", "err", err)
 		return
 	}
+	cl.postMu.Lock() // after any rewrite in flight; none follows (ended is set)
+	defer cl.postMu.Unlock()
 	cl.mu.Lock()
 	postID := cl.postID
 	cl.mu.Unlock()
