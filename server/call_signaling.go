@@ -146,6 +146,6 @@ func (s *Server) handleCallEnd(ctx context.Context, c *hub.Client) *hub.Frame {
 	if host != u.ID && u.Role != store.RoleAdmin {
 		return frameError("not_host", "only the host or an admin can end the call for everyone")
 	}
-	s.endCall(ctx, m.call.channelID)
+	s.endCall(ctx, m.call.channelID, endedByHost)
 	return nil
 }

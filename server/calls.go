@@ -464,9 +464,17 @@ func (s *Server) finishCall(ctx context.Context, cl *call, at time.Time) {
 	s.log.Info("call ended", "call", cl.id, "duration_s", rec.DurationSeconds, "attendees", len(rec.Attendees))
 }
 
-// endCall ends a running call for everyone (host, admin, or the room
-// closing).
-func (s *Server) endCall(ctx context.Context, channelID string) bool {
+// Why a call was ended for everyone, as call_ended_for_you tells each
+// participant.
+const (
+	endedByHost     = "host"            // the host or an admin ended it
+	endedRoomClosed = "room_closed"     // the room was archived or deleted
+	endedNoAnswer   = "no_answer"       // a DM call nobody picked up
+	endedShutdown   = "server_shutdown" // the server is stopping
+)
+
+// endCall ends a running call for everyone.
+func (s *Server) endCall(ctx context.Context, channelID, reason string) bool {
 	s.calls.mu.Lock()
 	cl := s.calls.byRoom[channelID]
 	s.calls.mu.Unlock()
@@ -480,13 +488,14 @@ func (s *Server) endCall(ctx context.Context, channelID string) bool {
 	}
 	cl.mu.Unlock()
 	for _, m := range ms {
-		m.client.Send("call_ended_for_you", map[string]string{"call_id": cl.id})
+		m.client.Send("call_ended_for_you", map[string]string{"call_id": cl.id, "reason": reason})
 		s.removeParticipant(ctx, m, "ended")
 	}
 	return true
 }
 
-// endAllCalls ends every call (graceful shutdown).
+// endAllCalls ends every call (graceful shutdown; clients have already been
+// told the server is going away).
 func (s *Server) endAllCalls(ctx context.Context) {
 	s.calls.mu.Lock()
 	rooms := make([]string, 0, len(s.calls.byRoom))
@@ -495,7 +504,7 @@ func (s *Server) endAllCalls(ctx context.Context) {
 	}
 	s.calls.mu.Unlock()
 	for _, id := range rooms {
-		s.endCall(ctx, id)
+		s.endCall(ctx, id, endedShutdown)
 	}
 }
 

@@ -390,3 +390,47 @@ func TestCallThroughOurTURN(t *testing.T) {
 		t.Fatalf("TURN stats %+v: the call did not go through the relay", st)
 	}
 }
+
+// A graceful stop says so first, then ends the calls (logged), so clients
+// show a restart rather than "the host ended the call".
+func TestShutdownDuringCall(t *testing.T) {
+	f := newCallFixture(t)
+	ann := f.peer(t, "ann")
+	ann.join(f.channel, true, false)
+	ben := f.peer(t, "ben")
+	ben.join(f.channel, true, false)
+
+	f.ts.shutdown()
+	if e := ben.event("server_shutdown", "call_ended_for_you"); e.Type != "server_shutdown" {
+		t.Fatalf("first frame of the stop: %s %s", e.Type, e.Data)
+	}
+	e := ben.event("call_ended_for_you")
+	var d struct{ Reason string }
+	json.Unmarshal(e.Data, &d)
+	if d.Reason != endedShutdown {
+		t.Fatalf("call_ended_for_you during shutdown: %s", e.Data)
+	}
+	waitFor(t, "the call closed in the log", 5*time.Second, func() bool {
+		cs, _, err := f.ts.store.ListCalls(context.Background(), f.channel, "", 10)
+		return err == nil && len(cs) == 1 && cs[0].EndedAt != nil && len(cs[0].Attendees) == 2
+	})
+}
+
+// An error frame names the request it answers.
+func TestErrorFrameNamesRequest(t *testing.T) {
+	f := newCallFixture(t)
+	dan := f.peer(t, "dan")
+	dan.send("call_end", nil)
+	e := dan.event("error")
+	var d struct{ Code, Request string }
+	json.Unmarshal(e.Data, &d)
+	if d.Code != "not_in_call" || d.Request != "call_end" {
+		t.Fatalf("error frame: %s", e.Data)
+	}
+	dan.send("no_such_frame", nil)
+	e = dan.event("error")
+	json.Unmarshal(e.Data, &d)
+	if d.Code != "unknown_type" || d.Request != "no_such_frame" {
+		t.Fatalf("error frame: %s", e.Data)
+	}
+}

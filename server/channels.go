@@ -299,7 +299,7 @@ func (s *Server) setChannelArchived(archived bool) authedHandler {
 // roomClosed is called when a room is archived or deleted: its running
 // call ends (and its call link answers 410 from now on).
 func (s *Server) roomClosed(r *http.Request, channelID string) {
-	s.endCall(r.Context(), channelID)
+	s.endCall(r.Context(), channelID, endedRoomClosed)
 }
 
 func (s *Server) deleteChannel(w http.ResponseWriter, r *http.Request, p *principal) {

@@ -44,7 +44,7 @@ var cmdCall = &command{
 			if host != cc.user.ID && cc.user.Role != store.RoleAdmin {
 				return nil, errorf(http.StatusForbidden, "not_host", "only the host or an admin can end the call for everyone")
 			}
-			cc.s.endCall(cc.ctx, cc.room.ID)
+			cc.s.endCall(cc.ctx, cc.room.ID, endedByHost)
 			return reply("The call has ended for everyone."), nil
 		case "link":
 			return reply("%s", callLink(cc.r, cc.room.ID)), nil

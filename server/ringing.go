@@ -149,7 +149,7 @@ func (s *Server) endCallIfAlone(ctx context.Context, r *ring) {
 	alone := !cl.userPresent(r.calleeID)
 	cl.mu.Unlock()
 	if alone {
-		s.endCall(ctx, r.channelID)
+		s.endCall(ctx, r.channelID, endedNoAnswer)
 	}
 }
 

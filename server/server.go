@@ -273,6 +273,9 @@ func (s *Server) Serve(ctx context.Context) error {
 	case <-ctx.Done():
 	}
 	s.log.Info("shutting down")
+	// Clients hear that the server is going away first, so a call that ends
+	// next reads as a restart, not as the host ending it.
+	s.hub.AnnounceShutdown()
 	endCtx, endCancel := context.WithTimeout(context.Background(), 3*time.Second)
 	s.endAllCalls(endCtx)
 	endCancel()

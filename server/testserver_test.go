@@ -25,6 +25,8 @@ type testServer struct {
 	*Server
 	URL string
 	t   testing.TB
+	// shutdown starts the graceful stop Serve does on SIGTERM.
+	shutdown context.CancelFunc
 }
 
 func startServer(t *testing.T) *testServer {
@@ -78,7 +80,7 @@ func startServerTB(t testing.TB, opts ...func(*Config)) *testServer {
 		}
 		s.Close()
 	})
-	return &testServer{Server: s, URL: url, t: t}
+	return &testServer{Server: s, URL: url, t: t, shutdown: cancel}
 }
 
 // addUser creates a user straight in the store.

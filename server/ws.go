@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"strconv"
@@ -59,9 +60,25 @@ func (s *Server) websocket(w http.ResponseWriter, r *http.Request, p *principal)
 	s.log.Debug("websocket closed", "user", p.User.Username)
 }
 
-// handleFrame dispatches one client frame. Chat and call messages register
-// here as they are built.
+// handleFrame answers one client frame. An error answer names the frame it
+// answers in "request", so a client with several requests in flight knows
+// which one failed.
 func (s *Server) handleFrame(ctx context.Context, c *hub.Client, f hub.Frame) *hub.Frame {
+	reply := s.dispatchFrame(ctx, c, f)
+	if reply != nil && reply.Type == "error" {
+		var data map[string]any
+		if json.Unmarshal(reply.Data, &data) == nil && data != nil {
+			data["request"] = f.Type
+			if b, err := json.Marshal(data); err == nil {
+				reply.Data = b
+			}
+		}
+	}
+	return reply
+}
+
+// dispatchFrame hands a client frame to its handler.
+func (s *Server) dispatchFrame(ctx context.Context, c *hub.Client, f hub.Frame) *hub.Frame {
 	// A client flooding the server is cut off: 300 frames at once, then
 	// 100 a second, is far above what any real client sends.
 	if ok, _ := s.frameLimit.Allow(c.UserID); !ok {

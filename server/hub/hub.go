@@ -25,6 +25,8 @@ type Hub struct {
 	count   int
 	ring    [ringSize]ringEntry
 	closed  bool
+	// announced: the clients AnnounceShutdown told (not told again).
+	announced map[*Client]bool
 
 	// recent are the audiences of the latest events. An event to the same
 	// people as one of them shares its list, so the ring holds one copy
@@ -330,12 +332,36 @@ func (h *Hub) snapshot(match func(*Client) bool) []*Client {
 // Shutdown tells every client the server is going away, closes them and
 // refuses new ones.
 func (h *Hub) Shutdown() {
+	announced := h.AnnounceShutdown()
+	frame := encode("server_shutdown", 0, nil)
+	for _, c := range h.snapshot(func(*Client) bool { return true }) {
+		if !announced[c] {
+			c.enqueue(frame)
+		}
+		c.Close(ReasonShutdown)
+	}
+}
+
+// AnnounceShutdown sends server_shutdown to every client without closing
+// them yet (the server still ends its calls), and refuses new clients. It
+// returns the clients told this time; a second call tells nobody again.
+func (h *Hub) AnnounceShutdown() map[*Client]bool {
 	h.mu.Lock()
+	if h.closed {
+		told := h.announced
+		h.mu.Unlock()
+		return told
+	}
 	h.closed = true
 	h.mu.Unlock()
 	frame := encode("server_shutdown", 0, nil)
+	told := map[*Client]bool{}
 	for _, c := range h.snapshot(func(*Client) bool { return true }) {
 		c.enqueue(frame)
-		c.Close(ReasonShutdown)
+		told[c] = true
 	}
+	h.mu.Lock()
+	h.announced = told
+	h.mu.Unlock()
+	return told
 }

@@ -21,6 +21,13 @@ const SCREEN_TIMEOUT_MS = 5_000;
 const VOLUMES_KEY = 'calls.volumes';
 const POPOUT_CHANNEL = 'calls-popout';
 
+/** ENDED_TEXT says why a call was ended for everyone (call_ended_for_you's reason). */
+const ENDED_TEXT = {
+  host: 'The call was ended for everyone.',
+  room_closed: 'The call ended because the room was archived or deleted.',
+  no_answer: 'No answer: the call ended.',
+};
+
 /** JOIN_ERRORS are the sentences for call_join's error codes. */
 export const JOIN_ERRORS = {
   no_access: 'You do not have access to this call: it belongs to a room you cannot see. Ask someone in the room to add you.',
@@ -76,7 +83,10 @@ export class Calls {
     on('call_speaking', this.onSpeaking);
     on('call_host_changed', this.onHostChanged);
     on('call_ended', this.onCallEnded);
-    on('call_ended_for_you', (d) => this.endedBy(d.call_id, 'The call was ended for everyone.'));
+    on('call_ended_for_you', (d) => {
+      if (d.reason === 'server_shutdown') this.onShutdown();
+      else this.endedBy(d.call_id, ENDED_TEXT[d.reason] || ENDED_TEXT.host);
+    });
     on('call_removed', (d) => this.endedBy(d.call_id, 'The host removed you from the call.', { error: true }));
     on('call_hand', this.onHand);
     on('call_reaction', (d) => this.onReaction(d.call_id, d.reaction));
