@@ -3,12 +3,13 @@
 package turn
 
 import (
-	"encoding/binary"
 	"net"
 	"net/netip"
 	"runtime"
 	"syscall"
 	"unsafe"
+
+	"calls/server/mmsg"
 )
 
 // udpBatch moves up to len(hdrs) datagrams per system call with
@@ -20,9 +21,9 @@ import (
 type udpBatch struct {
 	rc    syscall.RawConn
 	inet6 bool // the socket is AF_INET6 (dual-stack listeners)
-	hdrs  []mmsghdr
+	hdrs  []mmsg.Hdr
 	iovs  []syscall.Iovec
-	names [][sizeofName]byte
+	names []mmsg.Name
 
 	// The system calls as RawConn callbacks, made once: a closure built
 	// per call would cost an allocation per batch.
@@ -32,25 +33,17 @@ type udpBatch struct {
 	errno                     syscall.Errno
 }
 
-type mmsghdr struct {
-	hdr syscall.Msghdr
-	n   uint32
-	_   [4]byte
-}
-
-const sizeofName = syscall.SizeofSockaddrInet6
-
 // newUDPBatch makes scratch space for c's socket; with c nil, for
 // tryRecv on any socket.
 func newUDPBatch(c *net.UDPConn, size int) (*udpBatch, error) {
 	b := &udpBatch{
-		hdrs:  make([]mmsghdr, size),
+		hdrs:  make([]mmsg.Hdr, size),
 		iovs:  make([]syscall.Iovec, size),
-		names: make([][sizeofName]byte, size),
+		names: make([]mmsg.Name, size),
 	}
-	b.recvFn = func(fd uintptr) bool { return b.mmsg(sysRecvmmsg, fd) }
-	b.sendFn = func(fd uintptr) bool { return b.mmsg(sysSendmmsg, fd) }
-	b.tryRecvFn = func(fd uintptr) bool { b.mmsg(sysRecvmmsg, fd); return true }
+	b.recvFn = func(fd uintptr) bool { return b.mmsg(mmsg.SysRecvmmsg, fd) }
+	b.sendFn = func(fd uintptr) bool { return b.mmsg(mmsg.SysSendmmsg, fd) }
+	b.tryRecvFn = func(fd uintptr) bool { b.mmsg(mmsg.SysRecvmmsg, fd); return true }
 	if c == nil {
 		return b, nil
 	}
@@ -95,10 +88,10 @@ func (b *udpBatch) recvOn(raw syscall.RawConn, fn func(uintptr) bool, bufs [][]b
 	for i := range n {
 		b.iovs[i].Base = &bufs[i][0]
 		b.iovs[i].SetLen(len(bufs[i]))
-		b.hdrs[i] = mmsghdr{}
-		h := &b.hdrs[i].hdr
+		b.hdrs[i] = mmsg.Hdr{}
+		h := &b.hdrs[i].Msg
 		h.Name = &b.names[i][0]
-		h.Namelen = sizeofName
+		h.Namelen = uint32(len(b.names[i]))
 		h.Iov = &b.iovs[i]
 		h.Iovlen = 1
 	}
@@ -121,8 +114,8 @@ func (b *udpBatch) recvOn(raw syscall.RawConn, fn func(uintptr) bool, bufs [][]b
 		got := b.got
 		for i := range got {
 			h := &b.hdrs[i]
-			pkts[i] = packet{n: int(h.n), from: decodeName(&b.names[i])}
-			if h.hdr.Flags&syscall.MSG_TRUNC != 0 {
+			pkts[i] = packet{n: int(h.Len), from: b.names[i].AddrPort()}
+			if h.Msg.Flags&syscall.MSG_TRUNC != 0 {
 				pkts[i].n = -1
 			}
 		}
@@ -142,10 +135,10 @@ func (b *udpBatch) send(frames [][]byte, to []netip.AddrPort) error {
 				b.iovs[i].Base = nil
 			}
 			b.iovs[i].SetLen(len(frames[i]))
-			b.hdrs[i] = mmsghdr{}
-			h := &b.hdrs[i].hdr
+			b.hdrs[i] = mmsg.Hdr{}
+			h := &b.hdrs[i].Msg
 			h.Name = &b.names[i][0]
-			h.Namelen = b.encodeName(&b.names[i], to[i])
+			h.Namelen = b.names[i].Put(to[i], b.inet6)
 			h.Iov = &b.iovs[i]
 			h.Iovlen = 1
 		}
@@ -165,34 +158,4 @@ func (b *udpBatch) send(frames [][]byte, to []netip.AddrPort) error {
 		frames, to = frames[sent:], to[sent:]
 	}
 	return nil
-}
-
-func decodeName(b *[sizeofName]byte) netip.AddrPort {
-	port := binary.BigEndian.Uint16(b[2:4])
-	switch binary.NativeEndian.Uint16(b[0:2]) {
-	case syscall.AF_INET:
-		return netip.AddrPortFrom(netip.AddrFrom4([4]byte(b[4:8])), port)
-	case syscall.AF_INET6:
-		return netip.AddrPortFrom(netip.AddrFrom16([16]byte(b[8:24])), port)
-	}
-	return netip.AddrPort{}
-}
-
-func (b *udpBatch) encodeName(buf *[sizeofName]byte, ap netip.AddrPort) uint32 {
-	*buf = [sizeofName]byte{}
-	binary.BigEndian.PutUint16(buf[2:4], ap.Port())
-	if b.inet6 {
-		binary.NativeEndian.PutUint16(buf[0:2], syscall.AF_INET6)
-		a := ap.Addr().As16()
-		copy(buf[8:24], a[:])
-		return syscall.SizeofSockaddrInet6
-	}
-	a := ap.Addr().Unmap()
-	if !a.Is4() {
-		return 0 // the kernel refuses it: dropped
-	}
-	binary.NativeEndian.PutUint16(buf[0:2], syscall.AF_INET)
-	a4 := a.As4()
-	copy(buf[4:8], a4[:])
-	return syscall.SizeofSockaddrInet4
 }

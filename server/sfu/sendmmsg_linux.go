@@ -3,25 +3,20 @@
 package sfu
 
 import (
-	"encoding/binary"
 	"net"
 	"runtime"
 	"syscall"
 	"unsafe"
+
+	"calls/server/mmsg"
 )
 
 // rawBatch is what sendmmsg(2) reads: one header, iovec and address per
 // packet, kept with the batch so a flush allocates nothing.
 type rawBatch struct {
-	hdrs  [batchSize]mmsghdr
+	hdrs  [batchSize]mmsg.Hdr
 	iovs  [batchSize]syscall.Iovec
-	names [batchSize]syscall.RawSockaddrInet6 // large enough for IPv4 too
-}
-
-type mmsghdr struct {
-	hdr syscall.Msghdr
-	len uint32
-	_   [4]byte
+	names [batchSize]mmsg.Name
 }
 
 // sendRaw sends the batch with sendmmsg(2) as a raw system call: the
@@ -44,27 +39,15 @@ func (c *batchConn) sendRaw(b *batch) int {
 			break
 		}
 		name := &r.names[i]
-		var namelen uint32
-		if ip4 := ua.IP.To4(); ip4 != nil { // Linux takes these on dual-stack sockets too
-			sa := (*syscall.RawSockaddrInet4)(unsafe.Pointer(name))
-			sa.Family = syscall.AF_INET
-			binary.BigEndian.PutUint16((*[2]byte)(unsafe.Pointer(&sa.Port))[:], uint16(ua.Port))
-			copy(sa.Addr[:], ip4)
-			namelen = syscall.SizeofSockaddrInet4
-		} else if ip6 := ua.IP.To16(); ip6 != nil {
-			name.Family = syscall.AF_INET6
-			binary.BigEndian.PutUint16((*[2]byte)(unsafe.Pointer(&name.Port))[:], uint16(ua.Port))
-			name.Flowinfo, name.Scope_id = 0, 0
-			copy(name.Addr[:], ip6)
-			namelen = syscall.SizeofSockaddrInet6
-		} else {
+		namelen := name.Put(ua.AddrPort(), false) // IPv4 as AF_INET: Linux takes it on dual-stack sockets too
+		if namelen == 0 {
 			break
 		}
 		buf := m.Buffers[0]
 		r.iovs[i].Base = &buf[0]
 		r.iovs[i].SetLen(len(buf))
-		h := &r.hdrs[i].hdr
-		h.Name, h.Namelen = (*byte)(unsafe.Pointer(name)), namelen
+		h := &r.hdrs[i].Msg
+		h.Name, h.Namelen = &name[0], namelen
 		h.Iov, h.Iovlen = &r.iovs[i], 1
 		n++
 	}
@@ -73,7 +56,7 @@ func (c *batchConn) sendRaw(b *batch) int {
 		var r1 uintptr
 		var errno syscall.Errno
 		err := c.raw.Control(func(fd uintptr) {
-			r1, _, errno = syscall.RawSyscall6(sysSendmmsg, fd, uintptr(unsafe.Pointer(&r.hdrs[sent])), uintptr(n-sent),
+			r1, _, errno = syscall.RawSyscall6(mmsg.SysSendmmsg, fd, uintptr(unsafe.Pointer(&r.hdrs[sent])), uintptr(n-sent),
 				syscall.MSG_DONTWAIT, 0, 0)
 		})
 		switch {

@@ -1,0 +1,7 @@
+package mmsg
+
+// The system call numbers.
+const (
+	SysRecvmmsg = 243
+	SysSendmmsg = 269
+)

@@ -1,5 +1,0 @@
-package sfu
-
-import "syscall"
-
-const sysSendmmsg = syscall.SYS_SENDMMSG

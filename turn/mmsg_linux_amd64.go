@@ -1,3 +1,0 @@
-package turn
-
-const sysRecvmmsg, sysSendmmsg = 299, 307

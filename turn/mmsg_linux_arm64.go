@@ -1,3 +1,0 @@
-package turn
-
-const sysRecvmmsg, sysSendmmsg = 243, 269
