@@ -359,7 +359,26 @@ func TestWHEPPlaysAParticipant(t *testing.T) {
 		t.Fatalf("WHEP viewer in the call: %+v", pv)
 	}
 
-	// When ann leaves, her viewer has nothing to play and leaves too.
+	// DELETE ends the viewing; the session URL names the participant
+	// played, so another participant's is no match.
+	wrong := strings.Replace(player.location, ann.pid, cat.pid, 1)
+	if resp, _ := f.ts.sdpRequest("DELETE", wrong, player.token, "", "", nil); resp.StatusCode != 404 {
+		t.Fatalf("DELETE of a wrong session URL: %d", resp.StatusCode)
+	}
+	if resp, _ := f.ts.sdpRequest("DELETE", player.location, player.token, "", "", nil); resp.StatusCode != 200 {
+		t.Fatalf("DELETE: %d", resp.StatusCode)
+	}
+	cat.eventWith("call_participant_left", player.pid, 10*time.Second)
+	if pv := f.participant(t, f.tokens["dan"], player.pid); pv != nil {
+		t.Fatalf("viewer still listed after DELETE: %+v", pv)
+	}
+
+	// When ann leaves, a viewer of hers has nothing to play and leaves too.
+	player = newStreamPeer(t, f.ts, "player", player.token, false, false)
+	if status, e := player.post("/api/v1/channels/" + f.channel + "/call/whep/" + ann.pid); status != 201 {
+		t.Fatalf("second WHEP POST: %d %+v", status, e)
+	}
+	waitFor(t, "the second player hears ann", 10*time.Second, player.heard(ann.pid, "mic", 10))
 	ann.send("call_leave", nil)
 	left := cat.eventWith("call_participant_left", player.pid, 10*time.Second)
 	if !strings.Contains(string(left), "the participant played left") {
@@ -373,34 +392,6 @@ func TestWHEPPlaysAParticipant(t *testing.T) {
 	other := newStreamPeer(t, f.ts, "player2", f.tokens["dan"], false, false)
 	if status, e := other.post("/api/v1/channels/" + f.channel + "/call/whep/" + cat.pid); status != 409 || e.Code != "nothing_to_play" {
 		t.Fatalf("WHEP of a silent participant: %d %+v, want 409 nothing_to_play", status, e)
-	}
-}
-
-func TestWHEPDeleteLeaves(t *testing.T) {
-	f := newCallFixture(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	ann := f.peer(t, "ann")
-	ann.join(f.channel, true, false)
-	ann.publish(ctx)
-	cl := f.ts.runningCall(f.channel)
-	waitFor(t, "ann's audio published", 10*time.Second, func() bool { return len(cl.media.Tracks()) == 1 })
-	player := newStreamPeer(t, f.ts, "player", f.tokens["ben"], false, false)
-	if status, e := player.post("/api/v1/channels/" + f.channel + "/call/whep/" + ann.pid); status != 201 {
-		t.Fatalf("WHEP POST: %d %+v", status, e)
-	}
-	waitFor(t, "the WHEP player hears ann", 10*time.Second, player.heard(ann.pid, "mic", 10))
-	// The session URL names the participant played: another is no match.
-	wrong := strings.Replace(player.location, ann.pid, player.pid, 1)
-	if resp, _ := f.ts.sdpRequest("DELETE", wrong, player.token, "", "", nil); resp.StatusCode != 404 {
-		t.Fatalf("DELETE of a wrong session URL: %d", resp.StatusCode)
-	}
-	if resp, _ := f.ts.sdpRequest("DELETE", player.location, player.token, "", "", nil); resp.StatusCode != 200 {
-		t.Fatalf("DELETE: %d", resp.StatusCode)
-	}
-	ann.eventWith("call_participant_left", player.pid, 10*time.Second)
-	if pv := f.participant(t, f.tokens["ann"], player.pid); pv != nil {
-		t.Fatalf("viewer still listed: %+v", pv)
 	}
 }
 
@@ -636,6 +627,26 @@ func TestWHIPLeavesWithItsUserAndItsRoom(t *testing.T) {
 		t.Fatalf("left event %s", left)
 	}
 
+	// The encoder's machine vanishes: no DELETE, no more packets. Like a
+	// person's, the stream shows as reconnecting, then is removed.
+	lost := newStreamPeer(t, f.ts, "lost-obs", f.tokens["dan"], true, false)
+	if status, e := lost.post("/api/v1/channels/" + f.channel + "/call/whip"); status != 201 {
+		t.Fatalf("dan's WHIP POST: %d %+v", status, e)
+	}
+	lostCtx, lostCancel := context.WithCancel(ctx)
+	lost.publish(lostCtx)
+	waitFor(t, "ann hears dan's stream", 10*time.Second, ann.heard(lost.pid, "mic", 10))
+	lostCancel()
+	lost.pc.Close()
+	ann.eventWith("call_participant_state", `"state":"reconnecting"`, 30*time.Second)
+	left = ann.eventWith("call_participant_left", lost.pid, reconnectGrace+20*time.Second)
+	if !strings.Contains(string(left), "connection") {
+		t.Fatalf("left event %s", left)
+	}
+	if pv := f.participant(t, f.tokens["ann"], lost.pid); pv != nil {
+		t.Fatalf("lost stream still listed: %+v", pv)
+	}
+
 	// Archiving the room ends the call, streams included.
 	dan := newStreamPeer(t, f.ts, "dan-obs", f.tokens["dan"], true, false)
 	if status, e := dan.post("/api/v1/channels/" + f.channel + "/call/whip"); status != 201 {
@@ -650,33 +661,6 @@ func TestWHIPLeavesWithItsUserAndItsRoom(t *testing.T) {
 	}
 	if status, e := newStreamPeer(t, f.ts, "late", f.tokens["dan"], true, false).post("/api/v1/channels/" + f.channel + "/call/whip"); status != 410 {
 		t.Fatalf("WHIP into the archived room: %d %+v", status, e)
-	}
-}
-
-func TestWHIPConnectionLossRemovesTheStream(t *testing.T) {
-	f := newCallFixture(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	ann := f.peer(t, "ann")
-	ann.join(f.channel, false, false)
-	obs := newStreamPeer(t, f.ts, "obs", f.tokens["ben"], true, false)
-	if status, e := obs.post("/api/v1/channels/" + f.channel + "/call/whip"); status != 201 {
-		t.Fatalf("WHIP POST: %d %+v", status, e)
-	}
-	obs.publish(ctx)
-	waitFor(t, "ann hears the stream", 10*time.Second, ann.heard(obs.pid, "mic", 10))
-
-	// The encoder's machine vanishes: no DELETE, no more packets. Like a
-	// person's, the stream shows as reconnecting, then is removed.
-	cancel()
-	obs.pc.Close()
-	ann.eventWith("call_participant_state", `"state":"reconnecting"`, 30*time.Second)
-	left := ann.eventWith("call_participant_left", obs.pid, reconnectGrace+20*time.Second)
-	if !strings.Contains(string(left), "connection") {
-		t.Fatalf("left event %s", left)
-	}
-	if pv := f.participant(t, f.tokens["ann"], obs.pid); pv != nil {
-		t.Fatalf("lost stream still listed: %+v", pv)
 	}
 }
 
