@@ -175,7 +175,11 @@ func (s *Server) handleCallHost(ctx context.Context, c *hub.Client, data json.Ra
 	case "mute":
 		s.hostMute(ctx, target)
 	case "ask_unmute":
-		target.client.Send(evCallHostRequest, map[string]string{"call_id": cl.id, "action": "unmute"})
+		if target.stream != nil {
+			s.streamUnmute(ctx, target)
+			break
+		}
+		target.send(evCallHostRequest, map[string]string{"call_id": cl.id, "action": "unmute"})
 	case "stop_screen":
 		cl.mu.Lock()
 		if cl.screenSharer == target.id {
@@ -185,13 +189,13 @@ func (s *Server) handleCallHost(ctx context.Context, c *hub.Client, data json.Ra
 		if target.peer != nil {
 			target.peer.PauseSource("screen", true)
 		}
-		target.client.Send(evCallHostRequest, map[string]string{"call_id": cl.id, "action": "stop_screen"})
+		target.send(evCallHostRequest, map[string]string{"call_id": cl.id, "action": "stop_screen"})
 		s.publishToRoom(ctx, cl.channelID, evCallScreen, map[string]any{"call_id": cl.id, "participant_id": target.id,
 			"user_id": target.userID, "on": false})
 	case "lower_hand":
 		s.setHand(ctx, target, false)
 	case "remove":
-		target.client.Send(evCallRemoved, map[string]string{"call_id": cl.id})
+		target.send(evCallRemoved, map[string]string{"call_id": cl.id})
 		s.removeParticipant(ctx, target, "removed by the host")
 	case "make_host":
 		cl.mu.Lock()
@@ -214,7 +218,7 @@ func (s *Server) hostMute(ctx context.Context, m *member) {
 	if m.peer != nil {
 		m.peer.PauseSource("mic", true)
 	}
-	m.client.Send(evCallHostRequest, map[string]string{"call_id": m.call.id, "action": "mute"})
+	m.send(evCallHostRequest, map[string]string{"call_id": m.call.id, "action": "mute"})
 	s.publishToRoom(ctx, m.call.channelID, evCallParticipantMuted, map[string]any{"call_id": m.call.id,
 		"participant_id": m.id, "user_id": m.userID, "muted": true, "by_host": true})
 }

@@ -84,11 +84,13 @@ type call struct {
 	reactions    []reaction
 }
 
-// member is one participant: one user on one device (websocket).
+// member is one participant: one user on one device (websocket), or a
+// WHIP/WHEP stream negotiated over HTTP (whip.go), which has no websocket.
 type member struct {
 	id       string
 	userID   string
-	client   *hub.Client
+	client   *hub.Client // nil for a stream
+	stream   *stream     // nil for a websocket participant
 	call     *call
 	peer     *sfu.Peer
 	joinedAt time.Time
@@ -107,6 +109,9 @@ type participantView struct {
 	UserID   string    `json:"user_id"`
 	Muted    bool      `json:"muted"`
 	JoinedAt time.Time `json:"joined_at"`
+	// Stream is "whip" (a publisher such as OBS) or "whep" (a viewer);
+	// absent for people in the call.
+	Stream string `json:"stream,omitempty"`
 }
 
 // callView is GET /api/v1/channels/{id}/call.
@@ -135,7 +140,8 @@ func (c *call) view() callView {
 		v.Hands = []string{}
 	}
 	for _, m := range c.members {
-		v.Participants = append(v.Participants, participantView{ID: m.id, UserID: m.userID, Muted: m.muted.Load(), JoinedAt: m.joinedAt})
+		v.Participants = append(v.Participants, participantView{ID: m.id, UserID: m.userID, Muted: m.muted.Load(), JoinedAt: m.joinedAt,
+			Stream: m.stream.kindName()})
 	}
 	slices.SortFunc(v.Participants, func(a, b participantView) int { return a.JoinedAt.Compare(b.JoinedAt) })
 	return v
@@ -182,6 +188,14 @@ var (
 // joinCall puts a websocket client into the room's call, starting one
 // (with the client's user as host) when none runs.
 func (s *Server) joinCall(ctx context.Context, c *hub.Client, u *store.User, channelID, title string) (*member, error) {
+	return s.enterCall(ctx, u, channelID, title, &member{client: c})
+}
+
+// enterCall puts a participant into the room's call, starting one (with
+// the user as host) when none runs and m may start one. m says how the
+// participant is reached: its websocket client, or its stream.
+func (s *Server) enterCall(ctx context.Context, u *store.User, channelID, title string, m *member) (*member, error) {
+	c := m.client
 	rm, err := s.room(ctx, u, channelID)
 	if err != nil {
 		return nil, err
@@ -192,11 +206,17 @@ func (s *Server) joinCall(ctx context.Context, c *hub.Client, u *store.User, cha
 	if !s.callsAllowedIn(rm.Kind) {
 		return nil, errorf(http.StatusForbidden, "calls_disabled", "calls are turned off for this kind of room; ask an admin")
 	}
-	s.leaveCall(ctx, c) // one call per device at a time
+	if c != nil {
+		s.leaveCall(ctx, c) // one call per device at a time
+	}
 
 	s.calls.mu.Lock()
 	cl := s.calls.byRoom[rm.ID]
 	starting := cl == nil
+	if starting && !m.stream.mayStart() {
+		s.calls.mu.Unlock()
+		return nil, errNoCall
+	}
 	if starting {
 		// Starting needs the right to post (the call message); joining a
 		// running call needs only the right to read the room.
@@ -223,13 +243,15 @@ func (s *Server) joinCall(ctx context.Context, c *hub.Client, u *store.User, cha
 		s.calls.mu.Unlock()
 		return nil, errCallFull
 	}
-	m := &member{id: store.NewID(), userID: u.ID, client: c, call: cl, joinedAt: time.Now().UTC()}
+	m.id, m.userID, m.call, m.joinedAt = store.NewID(), u.ID, cl, time.Now().UTC()
 	cl.members[m.id] = m
 	if !slices.Contains(cl.attendees, u.ID) {
 		cl.attendees = append(cl.attendees, u.ID)
 	}
 	cl.mu.Unlock()
-	s.calls.byClient[c] = m
+	if c != nil {
+		s.calls.byClient[c] = m
+	}
 	s.calls.mu.Unlock()
 
 	if starting {
@@ -240,11 +262,14 @@ func (s *Server) joinCall(ctx context.Context, c *hub.Client, u *store.User, cha
 	} else if r := s.ringFor(cl.id); r != nil && r.calleeID == u.ID {
 		s.endRing(ctx, cl.id, ringAccepted, "")
 	}
-	peer, err := cl.media.AddPeer(m.id, sfu.Callbacks{
-		Signal: func(sig sfu.Signal) { c.Send("call_signal", sig) },
-		State:  func(state string) { s.peerState(m, state) },
-		Level:  func(level uint8) { s.audioLevel(m, level) },
-	})
+	cb := sfu.Callbacks{
+		State: func(state string) { s.peerState(m, state) },
+		Level: func(level uint8) { s.audioLevel(m, level) },
+	}
+	if c != nil {
+		cb.Signal = func(sig sfu.Signal) { c.Send("call_signal", sig) }
+	}
+	peer, err := cl.media.AddPeerWith(m.id, cb, m.stream.peerOptions())
 	if err != nil {
 		s.removeParticipant(ctx, m, "media failed")
 		return nil, err
@@ -254,9 +279,11 @@ func (s *Server) joinCall(ctx context.Context, c *hub.Client, u *store.User, cha
 		s.log.Error("record call join", "call", cl.id, "err", err)
 	}
 	s.publishToRoom(ctx, rm.ID, evCallParticipantJoined, map[string]any{"call_id": cl.id, "channel_id": rm.ID,
-		"participant": participantView{ID: m.id, UserID: u.ID, JoinedAt: m.joinedAt}})
+		"participant": participantView{ID: m.id, UserID: u.ID, JoinedAt: m.joinedAt, Stream: m.stream.kindName()}})
 	s.callPostChanged(cl)
-	s.watchClient(c)
+	if c != nil {
+		s.watchClient(c)
+	}
 	if starting {
 		s.startRinging(ctx, rm, cl, u.ID)
 	}
@@ -364,6 +391,7 @@ func (s *Server) removeParticipant(ctx context.Context, m *member, reason string
 		s.calls.mu.Unlock()
 		return
 	}
+	defer s.streamLeft(ctx, m) // once m is gone: its WHEP viewers follow
 	delete(cl.members, m.id)
 	if i := slices.Index(cl.hands, m.id); i >= 0 {
 		cl.hands = slices.Delete(cl.hands, i, i+1)
@@ -488,7 +516,7 @@ func (s *Server) endCall(ctx context.Context, channelID, reason string) bool {
 	}
 	cl.mu.Unlock()
 	for _, m := range ms {
-		m.client.Send("call_ended_for_you", map[string]string{"call_id": cl.id, "reason": reason})
+		m.send("call_ended_for_you", map[string]string{"call_id": cl.id, "reason": reason})
 		s.removeParticipant(ctx, m, "ended")
 	}
 	return true
@@ -669,7 +697,12 @@ func (s *Server) closeCrashedCalls(ctx context.Context) error {
 func (s *Server) callCounts() (calls, participants int) {
 	s.calls.mu.Lock()
 	defer s.calls.mu.Unlock()
-	return len(s.calls.byRoom), len(s.calls.byClient)
+	for _, cl := range s.calls.byRoom { // streams have no websocket: count members
+		cl.mu.Lock()
+		participants += len(cl.members)
+		cl.mu.Unlock()
+	}
+	return len(s.calls.byRoom), participants
 }
 
 func (s *Server) sfuTotals() (received, forwarded uint64) {

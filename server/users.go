@@ -211,6 +211,7 @@ func (s *Server) setUserActive(w http.ResponseWriter, r *http.Request, p *princi
 	}
 	if !*req.Active {
 		s.hub.DisconnectUser(id, hub.ReasonDeactivated)
+		s.endStreams(r.Context(), func(m *member) bool { return m.userID == id }, hub.ReasonDeactivated)
 	}
 	u, err := s.store.UserByID(r.Context(), id)
 	if err != nil {

@@ -32,10 +32,11 @@ var ErrBadSignal = errors.New("bad signaling message")
 // goes through negotiate/HandleSignal under one mutex per peer, so exactly
 // one negotiation is in flight per peer.
 type Peer struct {
-	id   string
-	room *Room
-	pc   *webrtc.PeerConnection
-	cb   Callbacks
+	id    string
+	room  *Room
+	pc    *webrtc.PeerConnection
+	cb    Callbacks
+	fixed bool // negotiated once over HTTP (PeerOptions.Fixed)
 
 	mu         sync.Mutex
 	offerOut   bool // our offer awaits the client's answer
@@ -50,7 +51,7 @@ type Peer struct {
 	lastPLI sync.Map // *forwardTrack → time.Time
 }
 
-func newPeer(r *Room, id string, cb Callbacks) (*Peer, error) {
+func newPeer(r *Room, id string, cb Callbacks, fixed bool) (*Peer, error) {
 	pc, err := r.sfu.api.NewPeerConnection(webrtc.Configuration{
 		SDPSemantics: webrtc.SDPSemanticsUnifiedPlan,
 		BundlePolicy: webrtc.BundlePolicyMaxBundle,
@@ -58,7 +59,7 @@ func newPeer(r *Room, id string, cb Callbacks) (*Peer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("peer %s: %w", id, err)
 	}
-	p := &Peer{id: id, room: r, pc: pc, cb: cb, sources: map[string]string{}, senders: map[*forwardTrack]*webrtc.RTPSender{}}
+	p := &Peer{id: id, room: r, pc: pc, cb: cb, fixed: fixed, sources: map[string]string{}, senders: map[*forwardTrack]*webrtc.RTPSender{}}
 	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
 		if c == nil {
 			return
@@ -211,7 +212,7 @@ func (p *Peer) flushCandidates() {
 func (p *Peer) negotiate() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.closed {
+	if p.closed || p.fixed { // a fixed peer's client takes no offers
 		return
 	}
 	// Before the client's first offer there is nothing to renegotiate: our

@@ -91,11 +91,28 @@ type Callbacks struct {
 	Level func(level uint8)
 }
 
+// PeerOptions shape a peer negotiated once over HTTP (WHIP, WHEP) instead
+// of over a signaling channel. The zero value is an ordinary participant.
+type PeerOptions struct {
+	// Fixed: the session is negotiated from the client's one offer
+	// (Peer.Answer) and the server never offers: no renegotiation, so
+	// tracks published later are not added to it.
+	Fixed bool
+	// Receive picks, among the tracks published when the peer is added,
+	// those it receives. Nil: all of them (a fixed peer: none).
+	Receive func(TrackInfo) bool
+}
+
 // AddPeer creates the PeerConnection of a new participant. The client
 // then sends its offer (see Peer.HandleSignal); everything already
 // published in the room is added for it to receive.
 func (r *Room) AddPeer(id string, cb Callbacks) (*Peer, error) {
-	p, err := newPeer(r, id, cb)
+	return r.AddPeerWith(id, cb, PeerOptions{})
+}
+
+// AddPeerWith is AddPeer for a peer shaped by opts.
+func (r *Room) AddPeerWith(id string, cb Callbacks, opts PeerOptions) (*Peer, error) {
+	p, err := newPeer(r, id, cb, opts.Fixed)
 	if err != nil {
 		return nil, err
 	}
@@ -109,6 +126,9 @@ func (r *Room) AddPeer(id string, cb Callbacks) (*Peer, error) {
 	existing := append([]*forwardTrack(nil), r.tracks...)
 	r.mu.Unlock()
 	for _, t := range existing {
+		if opts.Receive != nil && !opts.Receive(t.info()) || opts.Receive == nil && opts.Fixed {
+			continue
+		}
 		p.subscribe(t)
 	}
 	return p, nil
@@ -131,7 +151,7 @@ func (r *Room) publish(t *forwardTrack) {
 	r.tracks = append(r.tracks, t)
 	others := make([]*Peer, 0, len(r.peers))
 	for _, p := range r.peers {
-		if p != t.publisher {
+		if p != t.publisher && !p.fixed { // a fixed peer's session never grows
 			others = append(others, p)
 		}
 	}

@@ -364,6 +364,7 @@ export class Calls {
       userId: p.user_id,
       muted: Boolean(p.muted),
       joinedAt: p.joined_at,
+      stream: p.stream || '', // "whip": a publisher such as OBS; "whep": a viewer
       speaking: old?.speaking || false,
       state: old?.state || 'connected',
     });

@@ -61,7 +61,8 @@ export function callTile({ calls, state, pid, self = false }) {
     participant = p;
     const s = calls.session;
     const user = state.user(p.userId);
-    const label = self ? `${displayName(user)} (you)` : displayName(user);
+    const kind = { whip: ' (stream)', whep: ' (viewer)' }[p.stream] || '';
+    const label = self ? `${displayName(user)} (you)` : `${displayName(user)}${kind}`;
     name.textContent = label;
     node.setAttribute('aria-label', `${label}${p.muted ? ', muted' : ''}${p.speaking ? ', speaking' : ''}`);
     node.dataset.userId = p.userId;
