@@ -55,6 +55,9 @@ type Config struct {
 	RecordingMax, RecordingReminder time.Duration
 	// TURN is the embedded STUN/TURN server.
 	TURN TURNConfig
+	// RetentionBatch is how many posts message retention deletes per
+	// transaction [500].
+	RetentionBatch int
 	// FixedSettings are settings given explicitly on the command line:
 	// admins see them but cannot change them at runtime.
 	FixedSettings map[string]bool
@@ -102,6 +105,13 @@ type Server struct {
 	setupMu   sync.Mutex
 	setupCode string // one-time code for the first admin; "" once used
 
+	startedAt time.Time
+	logs      *logRing // recent log lines for the support bundle
+	retention retention
+	trackRate trackRates // bitrate samples for the admin's call list
+
+	routePatterns []string // every route, as registered
+
 	secureCookie bool
 }
 
@@ -141,9 +151,13 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		st.Close()
 		return nil, err
 	}
+	logs := newLogRing()
 	s := &Server{
 		cfg:          cfg,
-		log:          cfg.Logger,
+		log:          slog.New(newRingHandler(cfg.Logger.Handler(), logs)),
+		logs:         logs,
+		startedAt:    time.Now().UTC(),
+		retention:    newRetention(cfg.RetentionBatch),
 		store:        st,
 		hub:          hub.New(),
 		loginIP:      limiter.New(20, 3*time.Second, nil),
@@ -209,7 +223,7 @@ func (s *Server) Serve(ctx context.Context) error {
 		mux.close()
 		return fmt.Errorf("--rtc-port: listen on %s/udp: %w", s.cfg.RTCAddr, err)
 	}
-	s.sfu, err = sfu.New(sfu.Config{UDP: udp, TCP: mux.ice, PublicIPs: s.cfg.PublicIPs, Loopback: s.cfg.ICELoopback, Logger: s.log})
+	s.sfu, err = sfu.New(sfu.Config{UDP: udp, TCP: mux.ice, PublicIPs: s.settingStrings("public_ips"), Loopback: s.cfg.ICELoopback, Logger: s.log})
 	if err != nil {
 		udp.Close()
 		mux.close()
@@ -256,6 +270,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	errc := make(chan error, 1)
 	go func() { errc <- s.http.Serve(ln) }()
 	go s.janitor(ctx)
+	go s.runRetention(ctx)
 
 	urls := advertisedURLs(scheme, ln.Addr().(*net.TCPAddr), s.cfg.Domain)
 	s.log.Info("calls is ready", "url", urls[0], "version", s.cfg.Version, "data", s.cfg.DataDir)
