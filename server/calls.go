@@ -659,6 +659,9 @@ func (s *Server) closeCrashedCalls(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := s.closeCrashedRecordings(ctx); err != nil {
+		return err
+	}
 	for _, c := range open {
 		if c.PostID == "" {
 			continue

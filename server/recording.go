@@ -3,12 +3,15 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
+	"calls/server/filestore"
 	"calls/server/hub"
 	"calls/server/record"
 	"calls/store"
@@ -30,6 +33,7 @@ const (
 
 // recording is a call's running recording.
 type recording struct {
+	id        string // its row in recordings
 	rec       *record.Recorder
 	path      string
 	by        string // user id who started it
@@ -106,12 +110,13 @@ func (s *Server) setRecording(ctx context.Context, cl *call, u *store.User, on b
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
-	path := filepath.Join(dir, "recording-"+cl.id+"-"+store.NewID()+".webm")
+	recID := store.NewID()
+	path := recordingPath(s.cfg.DataDir, cl.id, recID)
 	rec, err := record.New(record.Config{Path: path, RequestKeyframe: cl.media.RequestKeyframe, Logger: s.log.With("call", cl.id)})
 	if err != nil {
 		return err
 	}
-	r := &recording{rec: rec, path: path, by: u.ID, startedAt: time.Now().UTC()}
+	r := &recording{id: recID, rec: rec, path: path, by: u.ID, startedAt: time.Now().UTC()}
 	max, reminder := s.settingDuration("recording_max"), s.settingDuration("recording_reminder")
 	cl.mu.Lock()
 	if cl.recording != nil || cl.ended {
@@ -122,6 +127,9 @@ func (s *Server) setRecording(ctx context.Context, cl *call, u *store.User, on b
 	}
 	cl.recording = r
 	cl.mu.Unlock()
+	if err := s.store.RecordingStarted(ctx, &store.Recording{ID: r.id, CallID: cl.id, StartedBy: u.ID, StartedAt: r.startedAt}); err != nil {
+		s.log.Error("record recording start", "call", cl.id, "err", err)
+	}
 	cl.media.SetTap(rec)
 	r.stops = append(r.stops, s.clock.AfterFunc(max, func() { s.stopRecording(context.Background(), cl, "reached the limit") }))
 	if reminder > 0 && reminder < max {
@@ -134,6 +142,51 @@ func (s *Server) setRecording(ctx context.Context, cl *call, u *store.User, on b
 	s.publishToRoom(ctx, cl.channelID, evCallRecording, map[string]any{"call_id": cl.id, "channel_id": cl.channelID,
 		"recording": cl.recordingView()})
 	s.log.Info("recording started", "call", cl.id, "by", u.Username)
+	return nil
+}
+
+// recordingPath is where a recording is written until it stops.
+func recordingPath(dataDir, callID, recordingID string) string {
+	return filepath.Join(dataDir, "files", "tmp", "recording-"+callID+"-"+recordingID+".webm")
+}
+
+// closeCrashedRecordings posts what recordings a crash cut short had
+// written (the file plays up to its last flushed second) in their call's
+// thread, and closes their rows.
+func (s *Server) closeCrashedRecordings(ctx context.Context) error {
+	open, err := s.store.OpenRecordings(ctx)
+	if err != nil {
+		return err
+	}
+	for _, rec := range open {
+		r := &recording{id: rec.ID, path: recordingPath(s.cfg.DataDir, rec.CallID, rec.ID), by: rec.StartedBy, startedAt: rec.StartedAt}
+		res := record.Result{Err: errors.New("the server stopped while recording")}
+		fileID := ""
+		c, err := s.store.CallByID(ctx, rec.CallID)
+		if err == nil {
+			if st, serr := os.Stat(r.path); serr == nil && st.Size() > 0 {
+				res.Size = st.Size()
+				fileID, err = s.postRecording(ctx, r, res, c.ChannelID, c.PostID)
+			} else {
+				err = errors.New("no file was left")
+			}
+		}
+		problem := res.Err.Error()
+		if err != nil {
+			problem += ": " + err.Error()
+		}
+		s.recordingDone(ctx, r, fileID, res, problem)
+		s.log.Warn("closed a recording cut short by a crash", "recording", rec.ID, "call", rec.CallID, "posted", fileID != "", "err", err)
+	}
+	// Any other recording file is an orphan once an hour old (a recording
+	// in progress writes its file every few seconds).
+	tmp := filepath.Join(s.cfg.DataDir, "files", "tmp")
+	entries, _ := os.ReadDir(tmp)
+	for _, e := range entries {
+		if info, err := e.Info(); err == nil && strings.HasPrefix(e.Name(), filestore.KeepPrefix) && time.Since(info.ModTime()) > time.Hour {
+			os.Remove(filepath.Join(tmp, e.Name()))
+		}
+	}
 	return nil
 }
 
@@ -183,30 +236,45 @@ func (s *Server) stopRecording(ctx context.Context, cl *call, why string) {
 	res, err := r.rec.Stop()
 	s.publishToRoom(ctx, channelID, evCallRecording, map[string]any{"call_id": cl.id, "channel_id": channelID,
 		"recording": recordingView{}, "reason": why})
+	problem := ""
+	if res.Err != nil {
+		problem = res.Err.Error()
+	}
 	if err != nil && res.Size == 0 {
 		s.recordingAlert(cl, "problem", "The recording could not be saved: "+err.Error())
+		s.recordingDone(ctx, r, "", res, err.Error())
 		return
 	}
-	if err := s.postRecording(ctx, r, res, channelID, postID); err != nil {
+	fileID, err := s.postRecording(ctx, r, res, channelID, postID)
+	if err != nil {
 		s.log.Error("post recording", "call", cl.id, "err", err)
 		s.recordingAlert(cl, "problem", "The recording could not be posted: "+err.Error())
+		problem = err.Error()
 	}
+	s.recordingDone(ctx, r, fileID, res, problem)
 	if res.Err != nil {
 		s.recordingAlert(cl, "problem", "The recording was saved with a problem: "+res.Err.Error())
 	}
 }
 
+// recordingDone completes the recording's row.
+func (s *Server) recordingDone(ctx context.Context, r *recording, fileID string, res record.Result, problem string) {
+	if err := s.store.RecordingStopped(ctx, r.id, time.Now().UTC(), fileID, res.Duration, res.Size, problem); err != nil {
+		s.log.Error("record recording stop", "recording", r.id, "err", err)
+	}
+}
+
 // postRecording stores the file like an upload and posts it as a reply to
 // the call message, visible to everyone in the room.
-func (s *Server) postRecording(ctx context.Context, r *recording, res record.Result, channelID, rootID string) error {
+func (s *Server) postRecording(ctx context.Context, r *recording, res record.Result, channelID, rootID string) (fileID string, err error) {
 	f, err := os.Open(r.path)
 	if err != nil {
-		return err
+		return "", err
 	}
 	ch, err := s.store.ChannelByID(ctx, channelID)
 	if err != nil {
 		f.Close()
-		return err
+		return "", err
 	}
 	room := ch.DisplayName
 	if room == "" {
@@ -216,26 +284,29 @@ func (s *Server) postRecording(ctx context.Context, r *recording, res record.Res
 	blob, err := s.files.Put(f, name, math.MaxInt64)
 	f.Close()
 	if err != nil {
-		return err
+		return "", err
 	}
 	os.Remove(r.path)
 	file := &store.File{SHA256: blob.SHA256, Name: name, Size: blob.Size, ContentType: "video/webm", UserID: r.by, ChannelID: channelID}
 	if err := s.store.CreateFile(ctx, file); err != nil {
-		return err
+		return "", err
 	}
 	msg := fmt.Sprintf("Recording, %s, %.1f MB", res.Duration.Round(time.Second), float64(blob.Size)/1e6)
+	if res.Duration == 0 {
+		msg = fmt.Sprintf("Recording (cut short when the server stopped), %.1f MB", float64(blob.Size)/1e6)
+	}
 	u, err := s.store.UserByID(ctx, r.by)
 	if err != nil {
-		return err
+		return file.ID, err
 	}
 	rm, err := s.room(ctx, u, channelID)
 	if err != nil {
-		return err
+		return file.ID, err
 	}
 	props, _ := json.Marshal(map[string]any{"recording": true, "duration_s": int(res.Duration.Seconds())})
 	// Posted even if the room was archived meanwhile: the call happened.
 	rm.ArchivedAt = nil
 	rm.member = true
 	_, err = s.post(ctx, u, rm, store.NewPost{Type: "call_recording", Message: msg, RootID: rootID, FileIDs: []string{file.ID}, Props: props})
-	return err
+	return file.ID, err
 }

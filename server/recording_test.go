@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"calls/store"
 )
 
 func TestCallRecordingPostedInThread(t *testing.T) {
@@ -95,5 +97,45 @@ func TestCallRecordingPostedInThread(t *testing.T) {
 	// The host can start a new one at once.
 	ann.send("call_record", map[string]bool{"on": true})
 	for !strings.Contains(string(ben.event("call_recording").Data), `"on":true`) {
+	}
+
+	// The conference log lists both recordings once the call ends (which
+	// stops the second).
+	ann.send("call_end", nil)
+	var log struct{ Calls []*store.Call }
+	waitFor(t, "two recordings in the log", 10*time.Second, func() bool {
+		f.ts.mustDo("GET", "/api/v1/channels/"+f.channel+"/calls", f.tokens["ben"], nil, &log, 200)
+		return len(log.Calls) == 1 && len(log.Calls[0].Recordings) == 2 && log.Calls[0].Recordings[1].StoppedAt != nil
+	})
+	first := log.Calls[0].Recordings[0]
+	if first.FileID != p.Files[0].ID || first.StartedBy != f.users["ann"].ID || first.DurationMS <= 0 || first.Size != int64(len(body)) {
+		t.Fatalf("first recording row %+v (file %s, %d bytes)", first, p.Files[0].ID, len(body))
+	}
+
+	// A recording a crash cut short is posted at the next start from what
+	// it had written, and its row is closed.
+	ctx = context.Background()
+	crashed := &store.Recording{ID: store.NewID(), CallID: call.ID, StartedBy: f.users["ann"].ID, StartedAt: time.Now().UTC()}
+	if err := f.ts.store.RecordingStarted(ctx, crashed); err != nil {
+		t.Fatal(err)
+	}
+	path := recordingPath(f.ts.cfg.DataDir, call.ID, crashed.ID)
+	if err := os.WriteFile(path, body, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.ts.closeCrashedRecordings(ctx); err != nil {
+		t.Fatal(err)
+	}
+	rs, err := f.ts.store.CallRecordings(ctx, call.ID)
+	if err != nil || len(rs) != 3 || rs[2].StoppedAt == nil || rs[2].FileID == "" || !strings.Contains(rs[2].Error, "server stopped") {
+		t.Fatalf("crashed recording row: %+v %v", rs[len(rs)-1], err)
+	}
+	f.ts.mustDo("GET", "/api/v1/posts/"+call.PostID+"/thread", f.tokens["dan"], nil, &thread, 200)
+	last := thread.Posts[len(thread.Posts)-1]
+	if last.Type != "call_recording" || !strings.Contains(last.Message, "cut short") || len(last.Files) != 1 || last.Files[0].ID != rs[2].FileID {
+		t.Fatalf("crashed recording post %+v", last)
+	}
+	if _, err := os.Stat(path); !os.IsNotExist(err) {
+		t.Fatalf("crash copy left in tmp: %v", err)
 	}
 }

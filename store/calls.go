@@ -21,6 +21,8 @@ type Call struct {
 	Attendees []string `json:"attendees"`
 	// DurationSeconds is set once the call has ended.
 	DurationSeconds int64 `json:"duration_s,omitempty"`
+	// Recordings made during the call, oldest first.
+	Recordings []*Recording `json:"recordings"`
 }
 
 // CreateCall records a new call.
@@ -170,6 +172,9 @@ func (s *Store) queryCalls(ctx context.Context, where string, args ...any) ([]*C
 			return nil, err
 		}
 		c.Attendees = ids
+		if c.Recordings, err = s.CallRecordings(ctx, c.ID); err != nil {
+			return nil, err
+		}
 	}
 	return cs, nil
 }

@@ -80,12 +80,19 @@ func Open(root string) (*Store, error) {
 	return s, nil
 }
 
+// KeepPrefix marks files in tmp/ that Open leaves alone however old: call
+// recordings, which the server posts after a crash.
+const KeepPrefix = "recording-"
+
 func (s *Store) removeStale(before time.Time) error {
 	entries, err := os.ReadDir(s.tmp)
 	if err != nil {
 		return err
 	}
 	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), KeepPrefix) {
+			continue // the server posts or removes these itself
+		}
 		info, err := e.Info()
 		if errors.Is(err, fs.ErrNotExist) {
 			continue // finished or removed meanwhile
