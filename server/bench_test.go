@@ -407,14 +407,22 @@ func benchIdleClients(b *testing.B, n, teamSize int) {
 	defer cancel()
 	dir := b.TempDir()
 	bin := filepath.Join(dir, "calls")
-	build := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags", "-s -w", "-o", bin, ".")
+	// CALLS_BENCH_PPROF=DIR builds the server with its pprof endpoint
+	// (pprof_bench.go) and saves heap and goroutine profiles into DIR:
+	// before the clients connect and once they are idle.
+	profDir := os.Getenv("CALLS_BENCH_PPROF")
+	args := []string{"build", "-trimpath", "-ldflags", "-s -w", "-o", bin}
+	if profDir != "" {
+		args = append(args, "-tags", "benchpprof")
+	}
+	build := exec.CommandContext(ctx, "go", append(args, ".")...)
 	build.Dir = ".."
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
 		b.Fatalf("go build: %v\n%s", err, out)
 	}
 
-	for range b.N {
+	for run := range b.N {
 		data := filepath.Join(b.TempDir(), "data")
 		// Synchronous=OFF only to set up faster; the server opens the file
 		// with its own durable settings.
@@ -430,12 +438,13 @@ func benchIdleClients(b *testing.B, n, teamSize int) {
 			b.Fatal(err)
 		}
 
-		srv, err := startBinary(ctx, bin, data)
+		srv, err := startBinary(ctx, bin, data, profDir != "")
 		if err != nil {
 			b.Fatal(err)
 		}
 		time.Sleep(2 * time.Second)
 		rss0 := srv.status("VmRSS")
+		srv.profile(profDir, fmt.Sprintf("idle0-%d", run))
 		cpu0 := srv.cpu()
 
 		b.ResetTimer()
@@ -457,6 +466,7 @@ func benchIdleClients(b *testing.B, n, teamSize int) {
 		if err != nil {
 			b.Error(err)
 		}
+		srv.profile(profDir, fmt.Sprintf("idle%d-%d", n, run))
 		frames := cs.frames.Load()
 		dropped := cs.closed.Load()
 		cs.close()
@@ -480,14 +490,15 @@ func benchIdleClients(b *testing.B, n, teamSize int) {
 
 // binaryServer is `calls serve` running as a child process.
 type binaryServer struct {
-	cmd  *exec.Cmd
-	url  string
-	done chan error
+	cmd   *exec.Cmd
+	url   string
+	pprof string // the pprof endpoint's base URL, when built with it
+	done  chan error
 }
 
 var readyURL = regexp.MustCompile(`calls is ready.* url=(\S+)`)
 
-func startBinary(ctx context.Context, bin, data string) (*binaryServer, error) {
+func startBinary(ctx context.Context, bin, data string, pprof bool) (*binaryServer, error) {
 	// --rtc-port takes no 0: borrow a free UDP port for the call media.
 	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
@@ -496,10 +507,22 @@ func startBinary(ctx context.Context, bin, data string) (*binaryServer, error) {
 	rtcPort := strconv.Itoa(pc.LocalAddr().(*net.UDPAddr).Port)
 	pc.Close()
 	cmd := exec.CommandContext(ctx, bin, "serve", "--insecure", "--listen", "127.0.0.1:0", "--rtc-port", rtcPort, "--data", data)
+	cmd.Env = os.Environ()
 	// CALLS_BENCH_GOMEMLIMIT sets the server's soft memory limit (only the
 	// server's: the clients in this process need their own memory).
 	if v := os.Getenv("CALLS_BENCH_GOMEMLIMIT"); v != "" {
-		cmd.Env = append(os.Environ(), "GOMEMLIMIT="+v)
+		cmd.Env = append(cmd.Env, "GOMEMLIMIT="+v)
+	}
+	var pprofURL string
+	if pprof {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		addr := l.Addr().String()
+		l.Close()
+		cmd.Env = append(cmd.Env, "CALLS_PPROF_ADDR="+addr)
+		pprofURL = "http://" + addr
 	}
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
@@ -508,7 +531,7 @@ func startBinary(ctx context.Context, bin, data string) (*binaryServer, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	srv := &binaryServer{cmd: cmd, done: make(chan error, 1)}
+	srv := &binaryServer{cmd: cmd, pprof: pprofURL, done: make(chan error, 1)}
 	urlc := make(chan string, 1)
 	go func() {
 		// Keep reading the log to the end, so the server never blocks on it.
@@ -536,6 +559,27 @@ func startBinary(ctx context.Context, bin, data string) (*binaryServer, error) {
 	}
 	resp.Body.Close()
 	return srv, nil
+}
+
+// profile saves the server's heap profile (after a collection) and its
+// goroutines into dir as NAME-heap.pb.gz and NAME-goroutine.txt; nothing
+// without a pprof endpoint. Read them with `go tool pprof`.
+func (srv *binaryServer) profile(dir, name string) {
+	if srv.pprof == "" || dir == "" {
+		return
+	}
+	for _, p := range []struct{ path, file string }{
+		{"/debug/pprof/heap?gc=1", name + "-heap.pb.gz"},
+		{"/debug/pprof/goroutine?debug=1", name + "-goroutine.txt"},
+	} {
+		resp, err := http.Get(srv.pprof + p.path)
+		if err != nil {
+			continue
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		_ = os.WriteFile(filepath.Join(dir, p.file), body, 0o644)
+	}
 }
 
 // metrics reads gauges from the server's /metrics page.
