@@ -14,6 +14,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -147,7 +149,9 @@ func dialAll(ctx context.Context, baseURL string, tokens []string, parallel int,
 			c.SetReadLimit(1 << 20)
 			cs.conns[i] = c
 			cs.wg.Add(1)
-			go cs.read(ctx, c, onFrame)
+			// Labelled, so a CPU profile of an in-process benchmark tells
+			// the clients' share from the server's.
+			go pprof.Do(ctx, pprof.Labels("side", "client"), func(ctx context.Context) { cs.read(ctx, c, onFrame) })
 		}()
 	}
 	wg.Wait()
@@ -203,6 +207,18 @@ func (cs *wsClients) close() {
 // connected users: 20 posts a second for 10 s through the HTTP API, each
 // carrying the time just before its POST; every client records when the
 // post_created event arrives. Target: p99 ≤ 100 ms.
+//
+// Latency depends on how busy the machine is; what the process spends per
+// delivered message depends much less on it: cpu_us/delivery and
+// allocs/delivery are the whole process's CPU time and heap allocations
+// from the first POST until the last delivery, divided by the deliveries
+// (server and the 1,000 clients together: they share the process). With
+// CALLS_BENCH_PROFILE=DIR the benchmark also writes a CPU profile of that
+// window (the clients' goroutines carry the label side=client, the
+// posters' side=poster, so `go tool pprof -tagignore side=client,poster`
+// shows the server alone) and heap profiles at its start and end
+// (compare their alloc_objects with -base; allocations sampled every
+// 4 KiB).
 func BenchmarkFanout1000(b *testing.B) {
 	if testing.Short() {
 		b.Skip("1,000 websocket clients: not with -short")
@@ -269,11 +285,29 @@ func BenchmarkFanout1000(b *testing.B) {
 	settled := time.Since(connectStart)
 	framesBefore := cs.frames.Load()
 
+	profDir := os.Getenv("CALLS_BENCH_PROFILE")
+	if profDir != "" {
+		runtime.MemProfileRate = 4096
+	}
 	b.ResetTimer()
-	for range b.N {
+	for run := range b.N {
 		mu.Lock()
 		latencies = latencies[:0]
 		mu.Unlock()
+		var ms0, ms1 runtime.MemStats
+		runtime.ReadMemStats(&ms0)
+		cpu0 := processCPU()
+		if profDir != "" {
+			writeHeapProfile(b, filepath.Join(profDir, fmt.Sprintf("fanout-heap0-%d.pb.gz", run)))
+			f, err := os.Create(filepath.Join(profDir, fmt.Sprintf("fanout-cpu-%d.pb.gz", run)))
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := pprof.StartCPUProfile(f); err != nil {
+				b.Fatal(err)
+			}
+			defer f.Close()
+		}
 		commitMu.Lock()
 		commits = commits[:0]
 		commitMu.Unlock()
@@ -286,7 +320,7 @@ func BenchmarkFanout1000(b *testing.B) {
 		for i := range n {
 			<-tick.C
 			posts.Add(1)
-			go func() {
+			go pprof.Do(ctx, pprof.Labels("side", "poster"), func(ctx context.Context) {
 				defer posts.Done()
 				tok := pop.tokens[i%posters]
 				sent := time.Now()
@@ -308,7 +342,7 @@ func BenchmarkFanout1000(b *testing.B) {
 				postMu.Lock()
 				postTimes = append(postTimes, time.Since(sent))
 				postMu.Unlock()
-			}()
+			})
 		}
 		tick.Stop()
 		posts.Wait()
@@ -325,6 +359,12 @@ func BenchmarkFanout1000(b *testing.B) {
 			time.Sleep(10 * time.Millisecond)
 		}
 		b.StopTimer()
+		cpu := processCPU() - cpu0
+		runtime.ReadMemStats(&ms1)
+		if profDir != "" {
+			pprof.StopCPUProfile()
+			writeHeapProfile(b, filepath.Join(profDir, fmt.Sprintf("fanout-heap1-%d.pb.gz", run)))
+		}
 		mu.Lock()
 		lat := slices.Clone(latencies)
 		mu.Unlock()
@@ -335,7 +375,13 @@ func BenchmarkFanout1000(b *testing.B) {
 			b.Errorf("%d of %d deliveries arrived (%d clients dropped)", len(lat), want, cs.closed.Load())
 		}
 		b.ReportMetric(quantileMS(lat, 0.50), "p50_ms")
+		b.ReportMetric(quantileMS(lat, 0.95), "p95_ms")
 		b.ReportMetric(quantileMS(lat, 0.99), "p99_ms")
+		if len(lat) > 0 {
+			b.ReportMetric(float64(cpu.Microseconds())/float64(len(lat)), "cpu_us/delivery")
+			b.ReportMetric(float64(ms1.Mallocs-ms0.Mallocs)/float64(len(lat)), "allocs/delivery")
+		}
+		b.ReportMetric(loadAverage(), "load1")
 		b.ReportMetric(quantileMS(lat, 1), "max_ms")
 		b.ReportMetric(quantileMS(postTimes, 0.99), "post_p99_ms")
 		commitMu.Lock()
@@ -349,6 +395,36 @@ func BenchmarkFanout1000(b *testing.B) {
 	b.ReportMetric(settled.Seconds(), "settle_s")
 	b.ReportMetric(float64(framesBefore)/clients, "frames/client")
 	b.ReportMetric(0, "ns/op")
+}
+
+// processCPU is this process's user+system CPU time so far.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// loadAverage is the machine's one-minute load average.
+func loadAverage() float64 {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return 0
+	}
+	v, _ := strconv.ParseFloat(strings.Fields(string(b))[0], 64)
+	return v
+}
+
+func writeHeapProfile(b *testing.B, path string) {
+	f, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+		b.Fatal(err)
+	}
 }
 
 // cpuPressure is the share of the last 10 s in which some runnable task
