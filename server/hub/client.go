@@ -3,6 +3,7 @@ package hub
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -294,7 +295,11 @@ func (c *Client) writer() {
 			c.queue, c.pending = nil, 0
 			c.writerDone()
 			c.mu.Unlock()
-			// Half a frame may have gone out: nothing more can follow.
+			if errors.Is(err, errCloseSent) {
+				return // closing: the rest is not for a closed websocket
+			}
+			// A write failed or timed out, maybe halfway through a frame:
+			// nothing more can follow it.
 			_ = c.conn.CloseNow()
 			c.Close(ReasonTooSlow)
 			return

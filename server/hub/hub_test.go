@@ -20,13 +20,13 @@ import (
 )
 
 // serveHub runs a websocket endpoint on the hub; ?user= names the user.
-func serveHub(t *testing.T, h *Hub) string {
+func serveHub(t testing.TB, h *Hub) string {
 	t.Helper()
 	return serveHubValidating(t, h, nil)
 }
 
 // serveHubValidating is serveHub with a session check at every ping.
-func serveHubValidating(t *testing.T, h *Hub, validate func(context.Context) error) string {
+func serveHubValidating(t testing.TB, h *Hub, validate func(context.Context) error) string {
 	t.Helper()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c := h.NewClient(r.URL.Query().Get("user"), "")

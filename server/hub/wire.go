@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -50,6 +51,9 @@ func (w *wire) Write(p []byte) (int, error) {
 	return w.Conn.Write(p)
 }
 
+// errCloseSent is writeText's answer once the close frame has gone out.
+var errCloseSent = errors.New("websocket close frame sent")
+
 // framePool holds the buffers batches of data frames are built in, shared
 // by all clients (only a client that is being written to holds one).
 var framePool = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); return &b }}
@@ -91,7 +95,7 @@ func (w *wire) write(b []byte, timeout time.Duration) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.closed {
-		return net.ErrClosed
+		return errCloseSent
 	}
 	if err := w.Conn.SetWriteDeadline(time.Now().Add(timeout)); err != nil {
 		return err
