@@ -14,6 +14,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -147,7 +149,9 @@ func dialAll(ctx context.Context, baseURL string, tokens []string, parallel int,
 			c.SetReadLimit(1 << 20)
 			cs.conns[i] = c
 			cs.wg.Add(1)
-			go cs.read(ctx, c, onFrame)
+			// Labelled, so a CPU profile of an in-process benchmark tells
+			// the clients' share from the server's.
+			go pprof.Do(ctx, pprof.Labels("side", "client"), func(ctx context.Context) { cs.read(ctx, c, onFrame) })
 		}()
 	}
 	wg.Wait()
@@ -203,6 +207,18 @@ func (cs *wsClients) close() {
 // connected users: 20 posts a second for 10 s through the HTTP API, each
 // carrying the time just before its POST; every client records when the
 // post_created event arrives. Target: p99 ≤ 100 ms.
+//
+// Latency depends on how busy the machine is; what the process spends per
+// delivered message depends much less on it: cpu_us/delivery and
+// allocs/delivery are the whole process's CPU time and heap allocations
+// from the first POST until the last delivery, divided by the deliveries
+// (server and the 1,000 clients together: they share the process). With
+// CALLS_BENCH_PROFILE=DIR the benchmark also writes a CPU profile of that
+// window (the clients' goroutines carry the label side=client, the
+// posters' side=poster, so `go tool pprof -tagignore side=client,poster`
+// shows the server alone) and heap profiles at its start and end
+// (compare their alloc_objects with -base; allocations sampled every
+// 4 KiB).
 func BenchmarkFanout1000(b *testing.B) {
 	if testing.Short() {
 		b.Skip("1,000 websocket clients: not with -short")
@@ -269,11 +285,29 @@ func BenchmarkFanout1000(b *testing.B) {
 	settled := time.Since(connectStart)
 	framesBefore := cs.frames.Load()
 
+	profDir := os.Getenv("CALLS_BENCH_PROFILE")
+	if profDir != "" {
+		runtime.MemProfileRate = 4096
+	}
 	b.ResetTimer()
-	for range b.N {
+	for run := range b.N {
 		mu.Lock()
 		latencies = latencies[:0]
 		mu.Unlock()
+		var ms0, ms1 runtime.MemStats
+		runtime.ReadMemStats(&ms0)
+		cpu0 := processCPU()
+		if profDir != "" {
+			writeHeapProfile(b, filepath.Join(profDir, fmt.Sprintf("fanout-heap0-%d.pb.gz", run)))
+			f, err := os.Create(filepath.Join(profDir, fmt.Sprintf("fanout-cpu-%d.pb.gz", run)))
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := pprof.StartCPUProfile(f); err != nil {
+				b.Fatal(err)
+			}
+			defer f.Close()
+		}
 		commitMu.Lock()
 		commits = commits[:0]
 		commitMu.Unlock()
@@ -286,7 +320,7 @@ func BenchmarkFanout1000(b *testing.B) {
 		for i := range n {
 			<-tick.C
 			posts.Add(1)
-			go func() {
+			go pprof.Do(ctx, pprof.Labels("side", "poster"), func(ctx context.Context) {
 				defer posts.Done()
 				tok := pop.tokens[i%posters]
 				sent := time.Now()
@@ -308,7 +342,7 @@ func BenchmarkFanout1000(b *testing.B) {
 				postMu.Lock()
 				postTimes = append(postTimes, time.Since(sent))
 				postMu.Unlock()
-			}()
+			})
 		}
 		tick.Stop()
 		posts.Wait()
@@ -325,6 +359,12 @@ func BenchmarkFanout1000(b *testing.B) {
 			time.Sleep(10 * time.Millisecond)
 		}
 		b.StopTimer()
+		cpu := processCPU() - cpu0
+		runtime.ReadMemStats(&ms1)
+		if profDir != "" {
+			pprof.StopCPUProfile()
+			writeHeapProfile(b, filepath.Join(profDir, fmt.Sprintf("fanout-heap1-%d.pb.gz", run)))
+		}
 		mu.Lock()
 		lat := slices.Clone(latencies)
 		mu.Unlock()
@@ -335,7 +375,13 @@ func BenchmarkFanout1000(b *testing.B) {
 			b.Errorf("%d of %d deliveries arrived (%d clients dropped)", len(lat), want, cs.closed.Load())
 		}
 		b.ReportMetric(quantileMS(lat, 0.50), "p50_ms")
+		b.ReportMetric(quantileMS(lat, 0.95), "p95_ms")
 		b.ReportMetric(quantileMS(lat, 0.99), "p99_ms")
+		if len(lat) > 0 {
+			b.ReportMetric(float64(cpu.Microseconds())/float64(len(lat)), "cpu_us/delivery")
+			b.ReportMetric(float64(ms1.Mallocs-ms0.Mallocs)/float64(len(lat)), "allocs/delivery")
+		}
+		b.ReportMetric(loadAverage(), "load1")
 		b.ReportMetric(quantileMS(lat, 1), "max_ms")
 		b.ReportMetric(quantileMS(postTimes, 0.99), "post_p99_ms")
 		commitMu.Lock()
@@ -349,6 +395,36 @@ func BenchmarkFanout1000(b *testing.B) {
 	b.ReportMetric(settled.Seconds(), "settle_s")
 	b.ReportMetric(float64(framesBefore)/clients, "frames/client")
 	b.ReportMetric(0, "ns/op")
+}
+
+// processCPU is this process's user+system CPU time so far.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// loadAverage is the machine's one-minute load average.
+func loadAverage() float64 {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return 0
+	}
+	v, _ := strconv.ParseFloat(strings.Fields(string(b))[0], 64)
+	return v
+}
+
+func writeHeapProfile(b *testing.B, path string) {
+	f, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+		b.Fatal(err)
+	}
 }
 
 // cpuPressure is the share of the last 10 s in which some runnable task
@@ -407,14 +483,22 @@ func benchIdleClients(b *testing.B, n, teamSize int) {
 	defer cancel()
 	dir := b.TempDir()
 	bin := filepath.Join(dir, "calls")
-	build := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags", "-s -w", "-o", bin, ".")
+	// CALLS_BENCH_PPROF=DIR builds the server with its pprof endpoint
+	// (pprof_bench.go) and saves heap and goroutine profiles into DIR:
+	// before the clients connect and once they are idle.
+	profDir := os.Getenv("CALLS_BENCH_PPROF")
+	args := []string{"build", "-trimpath", "-ldflags", "-s -w", "-o", bin}
+	if profDir != "" {
+		args = append(args, "-tags", "benchpprof")
+	}
+	build := exec.CommandContext(ctx, "go", append(args, ".")...)
 	build.Dir = ".."
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
 		b.Fatalf("go build: %v\n%s", err, out)
 	}
 
-	for range b.N {
+	for run := range b.N {
 		data := filepath.Join(b.TempDir(), "data")
 		// Synchronous=OFF only to set up faster; the server opens the file
 		// with its own durable settings.
@@ -430,12 +514,13 @@ func benchIdleClients(b *testing.B, n, teamSize int) {
 			b.Fatal(err)
 		}
 
-		srv, err := startBinary(ctx, bin, data)
+		srv, err := startBinary(ctx, bin, data, profDir != "")
 		if err != nil {
 			b.Fatal(err)
 		}
 		time.Sleep(2 * time.Second)
 		rss0 := srv.status("VmRSS")
+		srv.profile(profDir, fmt.Sprintf("idle0-%d", run))
 		cpu0 := srv.cpu()
 
 		b.ResetTimer()
@@ -457,6 +542,7 @@ func benchIdleClients(b *testing.B, n, teamSize int) {
 		if err != nil {
 			b.Error(err)
 		}
+		srv.profile(profDir, fmt.Sprintf("idle%d-%d", n, run))
 		frames := cs.frames.Load()
 		dropped := cs.closed.Load()
 		cs.close()
@@ -480,14 +566,15 @@ func benchIdleClients(b *testing.B, n, teamSize int) {
 
 // binaryServer is `calls serve` running as a child process.
 type binaryServer struct {
-	cmd  *exec.Cmd
-	url  string
-	done chan error
+	cmd   *exec.Cmd
+	url   string
+	pprof string // the pprof endpoint's base URL, when built with it
+	done  chan error
 }
 
 var readyURL = regexp.MustCompile(`calls is ready.* url=(\S+)`)
 
-func startBinary(ctx context.Context, bin, data string) (*binaryServer, error) {
+func startBinary(ctx context.Context, bin, data string, pprof bool) (*binaryServer, error) {
 	// --rtc-port takes no 0: borrow a free UDP port for the call media.
 	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
@@ -496,10 +583,22 @@ func startBinary(ctx context.Context, bin, data string) (*binaryServer, error) {
 	rtcPort := strconv.Itoa(pc.LocalAddr().(*net.UDPAddr).Port)
 	pc.Close()
 	cmd := exec.CommandContext(ctx, bin, "serve", "--insecure", "--listen", "127.0.0.1:0", "--rtc-port", rtcPort, "--data", data)
+	cmd.Env = os.Environ()
 	// CALLS_BENCH_GOMEMLIMIT sets the server's soft memory limit (only the
 	// server's: the clients in this process need their own memory).
 	if v := os.Getenv("CALLS_BENCH_GOMEMLIMIT"); v != "" {
-		cmd.Env = append(os.Environ(), "GOMEMLIMIT="+v)
+		cmd.Env = append(cmd.Env, "GOMEMLIMIT="+v)
+	}
+	var pprofURL string
+	if pprof {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		addr := l.Addr().String()
+		l.Close()
+		cmd.Env = append(cmd.Env, "CALLS_PPROF_ADDR="+addr)
+		pprofURL = "http://" + addr
 	}
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
@@ -508,7 +607,7 @@ func startBinary(ctx context.Context, bin, data string) (*binaryServer, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	srv := &binaryServer{cmd: cmd, done: make(chan error, 1)}
+	srv := &binaryServer{cmd: cmd, pprof: pprofURL, done: make(chan error, 1)}
 	urlc := make(chan string, 1)
 	go func() {
 		// Keep reading the log to the end, so the server never blocks on it.
@@ -536,6 +635,27 @@ func startBinary(ctx context.Context, bin, data string) (*binaryServer, error) {
 	}
 	resp.Body.Close()
 	return srv, nil
+}
+
+// profile saves the server's heap profile (after a collection) and its
+// goroutines into dir as NAME-heap.pb.gz and NAME-goroutine.txt; nothing
+// without a pprof endpoint. Read them with `go tool pprof`.
+func (srv *binaryServer) profile(dir, name string) {
+	if srv.pprof == "" || dir == "" {
+		return
+	}
+	for _, p := range []struct{ path, file string }{
+		{"/debug/pprof/heap?gc=1", name + "-heap.pb.gz"},
+		{"/debug/pprof/goroutine?debug=1", name + "-goroutine.txt"},
+	} {
+		resp, err := http.Get(srv.pprof + p.path)
+		if err != nil {
+			continue
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		_ = os.WriteFile(filepath.Join(dir, p.file), body, 0o644)
+	}
 }
 
 // metrics reads gauges from the server's /metrics page.

@@ -60,8 +60,7 @@ func (s *Server) iceServers(c *hub.Client, u *store.User) []turn.ICEServer {
 	if s.turn == nil {
 		return []turn.ICEServer{}
 	}
-	host, _ := s.hosts.m.Load(c)
-	h, _ := host.(string)
+	h := c.Host
 	if s.cfg.Domain != "" {
 		h = s.cfg.Domain
 	}

@@ -38,16 +38,9 @@ func (s *Server) viewPosts(ctx context.Context, posts []*store.Post) ([]*postVie
 	byID := make(map[string]*postView, len(posts))
 	for i, p := range posts {
 		ids[i] = p.ID
-		v := &postView{Post: p}
-		if p.DeletedAt == nil {
-			v.HTML, _ = s.md.Render(p.Message)
-		}
-		if len(p.FileIDs) > 0 {
-			fs, err := s.store.FilesByIDs(ctx, p.FileIDs)
-			if err != nil {
-				return nil, err
-			}
-			v.Files = fs
+		v, err := s.viewPostAlone(ctx, p)
+		if err != nil {
+			return nil, err
 		}
 		out[i], byID[p.ID] = v, v
 	}
@@ -70,6 +63,23 @@ func (s *Server) viewPosts(ctx context.Context, posts []*store.Post) ([]*postVie
 		v.Reactions[i].UserIDs = append(v.Reactions[i].UserIDs, r.UserID)
 	}
 	return out, nil
+}
+
+// viewPostAlone renders a post and loads its files, without reactions
+// (all a post just created has).
+func (s *Server) viewPostAlone(ctx context.Context, p *store.Post) (*postView, error) {
+	v := &postView{Post: p}
+	if p.DeletedAt == nil {
+		v.HTML, _ = s.md.Render(p.Message)
+	}
+	if len(p.FileIDs) > 0 {
+		fs, err := s.store.FilesByIDs(ctx, p.FileIDs)
+		if err != nil {
+			return nil, err
+		}
+		v.Files = fs
+	}
+	return v, nil
 }
 
 func (s *Server) viewPost(ctx context.Context, p *store.Post) (*postView, error) {
@@ -188,7 +198,7 @@ func (s *Server) post(ctx context.Context, u *store.User, rm *room, np store.New
 	case err != nil:
 		return nil, err
 	}
-	v, err := s.viewPost(ctx, created)
+	v, err := s.viewPostAlone(ctx, created) // nobody has reacted yet
 	if err != nil {
 		return nil, err
 	}

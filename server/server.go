@@ -92,7 +92,6 @@ type Server struct {
 	calls    calls
 	settings settings
 	turn     *turn.Server
-	hosts    clientHosts
 	ringer   ringer
 	clock    clock
 	rtcUDP   net.Addr // where call media arrives

@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 
 	"calls/turn"
@@ -134,10 +133,6 @@ func selfPeers(rtc net.Addr, publicIPs []string) []netip.AddrPort {
 	}
 	return out
 }
-
-// clientHosts remembers the host name each websocket used, so the ICE
-// servers it is given name the server the way the client reaches it.
-type clientHosts struct{ m sync.Map }
 
 func hostOnly(hostport string) string {
 	if h, _, err := net.SplitHostPort(hostport); err == nil {

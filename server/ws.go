@@ -8,8 +8,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/coder/websocket"
-
 	"calls/server/hub"
 )
 
@@ -47,17 +45,24 @@ func (s *Server) websocket(w http.ResponseWriter, r *http.Request, p *principal)
 	rc := http.NewResponseController(w)
 	_ = rc.SetReadDeadline(time.Time{})
 	_ = rc.SetWriteDeadline(time.Time{})
-	conn, err := websocket.Accept(w, r, nil)
-	if err != nil {
+	c.Host = hostOnly(r.Host)
+	if err := c.Accept(w, r, nil); err != nil {
 		s.hub.Unregister(c)
 		s.metrics.wsRejected.Inc()
 		return // Accept has answered (e.g. 403 for a foreign Origin)
 	}
 	s.log.Debug("websocket connected", "user", p.User.Username)
-	s.hosts.m.Store(c, hostOnly(r.Host))
-	defer s.hosts.m.Delete(c)
-	c.Run(r.Context(), conn, s.handleFrame, s.sessionValid(p.SessionHash))
-	s.log.Debug("websocket closed", "user", p.User.Username)
+	// The client gets a goroutine of its own and this one ends, so that
+	// nothing of the HTTP request (its buffers, headers, the middleware's
+	// state) stays with the connection for its life.
+	go s.runClient(c, p.User.Username, p.SessionHash)
+}
+
+func (s *Server) runClient(c *hub.Client, username, sessionHash string) {
+	// Not the request's context: that ends with this handler. Shutdown
+	// closes clients through the hub (Hub.Shutdown), telling them first.
+	c.Run(context.Background(), s.handleFrame, s.sessionValid(sessionHash))
+	s.log.Debug("websocket closed", "user", username)
 }
 
 // handleFrame answers one client frame. An error answer names the frame it

@@ -105,6 +105,8 @@ func (s *Store) CreatePost(ctx context.Context, in NewPost) (*Post, error) {
 func (s *Store) postWriter() {
 	defer close(s.writerDone)
 	batch := make([]*postRequest, 0, maxPostBatch)
+	var stmts *postStmts
+	defer func() { stmts.close() }()
 	for {
 		var first *postRequest
 		select {
@@ -122,56 +124,172 @@ func (s *Store) postWriter() {
 				break drain
 			}
 		}
-		s.commitPosts(batch)
+		if stmts == nil {
+			// Prepared at the first post, not at Open: the tables exist
+			// only once the migrations have run.
+			var err error
+			if stmts, err = s.preparePostStmts(); err != nil {
+				for _, r := range batch {
+					r.done <- fmt.Errorf("create post: %w", err)
+				}
+				continue
+			}
+		}
+		s.commitPosts(stmts, batch)
 	}
 }
 
-func (s *Store) commitPosts(batch []*postRequest) {
+// postStmts are the post writer's statements, prepared once on the writer
+// connection. Neither database/sql nor the driver caches statements, and
+// preparing one costs about as much as running it; database/sql reuses a
+// statement prepared on a connection for every transaction on it (Tx.Stmt).
+type postStmts struct {
+	savepoint, release, rollbackTo *sql.Stmt
+	reply, insert, room, readMark  *sql.Stmt
+	mention, file                  *sql.Stmt
+}
+
+func (s *Store) preparePostStmts() (*postStmts, error) {
+	ps := &postStmts{}
+	for _, q := range []struct {
+		st  **sql.Stmt
+		sql string
+	}{
+		{&ps.savepoint, "SAVEPOINT post"},
+		{&ps.release, "RELEASE post"},
+		{&ps.rollbackTo, "ROLLBACK TO post"},
+		{&ps.reply, `UPDATE posts SET reply_count = reply_count + 1, last_reply_at = ?
+			WHERE id = ? AND channel_id = ? AND root_id IS NULL AND deleted_at IS NULL`},
+		{&ps.insert, `INSERT INTO posts (id, channel_id, user_id, root_id, type, message, props, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`},
+		{&ps.room, "UPDATE channels SET last_post_at = ? WHERE id = ?"},
+		{&ps.readMark, "UPDATE channel_members SET last_read_pk = ? WHERE channel_id = ? AND user_id = ?"},
+		{&ps.mention, "UPDATE channel_members SET mention_count = mention_count + 1 WHERE channel_id = ? AND user_id = ?"},
+		{&ps.file, "UPDATE files SET post_id = ? WHERE id = ? AND user_id = ? AND channel_id = ? AND post_id IS NULL"},
+	} {
+		st, err := s.writer.Prepare(q.sql)
+		if err != nil {
+			ps.close()
+			return nil, fmt.Errorf("prepare %q: %w", q.sql, err)
+		}
+		*q.st = st
+	}
+	return ps, nil
+}
+
+func (ps *postStmts) close() {
+	if ps == nil {
+		return
+	}
+	for _, st := range []*sql.Stmt{ps.savepoint, ps.release, ps.rollbackTo, ps.reply, ps.insert, ps.room, ps.readMark, ps.mention, ps.file} {
+		if st != nil {
+			st.Close()
+		}
+	}
+}
+
+// txStmts are a batch's statements, bound to its transaction when first used.
+type txStmts struct {
+	tx *sql.Tx
+	ps *postStmts
+	m  map[*sql.Stmt]*sql.Stmt
+}
+
+func (t *txStmts) exec(st *sql.Stmt, args ...any) (sql.Result, error) {
+	bound, ok := t.m[st]
+	if !ok {
+		bound = t.tx.Stmt(st)
+		t.m[st] = bound
+	}
+	return bound.Exec(args...)
+}
+
+func (s *Store) commitPosts(ps *postStmts, batch []*postRequest) {
 	errs := make([]error, len(batch))
 	err := s.write(context.Background(), "create_posts", func(tx *sql.Tx) error {
+		t := &txStmts{tx: tx, ps: ps, m: make(map[*sql.Stmt]*sql.Stmt, 8)}
+		// A savepoint per post, so one bad post fails alone; a post alone
+		// in its batch needs none (its failure fails the transaction).
+		alone := len(batch) == 1
+		// The room's last post time and the author's read mark are set
+		// once per room and author, for the last of their posts.
+		type member struct{ channel, user string }
+		lastAt := map[string]int64{}
+		lastRead := map[member]int64{}
+		var rooms []string
+		var readers []member
 		for i, r := range batch {
 			if r.ctx.Err() != nil {
 				errs[i] = r.ctx.Err()
 				continue
 			}
-			// A savepoint per post: one bad post fails alone.
-			if _, err := tx.Exec("SAVEPOINT post"); err != nil {
-				return err
-			}
-			p, err := insertPost(tx, r.in)
-			if err != nil {
-				errs[i] = err
-				if _, err := tx.Exec("ROLLBACK TO post"); err != nil {
+			if !alone {
+				if _, err := t.exec(ps.savepoint); err != nil {
 					return err
 				}
 			}
-			if _, err := tx.Exec("RELEASE post"); err != nil {
-				return err
+			p, err := insertPost(t, r.in)
+			if err != nil {
+				errs[i] = err
+				if alone {
+					return err
+				}
+				if _, err := t.exec(ps.rollbackTo); err != nil {
+					return err
+				}
+			}
+			if !alone {
+				if _, err := t.exec(ps.release); err != nil {
+					return err
+				}
+			}
+			if err != nil {
+				continue
 			}
 			r.post = p
+			if _, ok := lastAt[p.ChannelID]; !ok {
+				rooms = append(rooms, p.ChannelID)
+			}
+			lastAt[p.ChannelID] = toMillis(p.CreatedAt)
+			m := member{p.ChannelID, p.UserID}
+			if _, ok := lastRead[m]; !ok {
+				readers = append(readers, m)
+			}
+			lastRead[m] = p.PK
+		}
+		for _, c := range rooms {
+			if _, err := t.exec(ps.room, lastAt[c], c); err != nil {
+				return err
+			}
+		}
+		// The author has read their own post.
+		for _, m := range readers {
+			if _, err := t.exec(ps.readMark, lastRead[m], m.channel, m.user); err != nil {
+				return err
+			}
 		}
 		return nil
 	})
 	for i, r := range batch {
 		switch {
-		case err != nil:
-			r.done <- fmt.Errorf("create post: %w", err)
 		case errs[i] != nil:
 			r.done <- errs[i]
+		case err != nil:
+			r.done <- fmt.Errorf("create post: %w", err)
 		default:
 			r.done <- nil
 		}
 	}
 }
 
-func insertPost(tx *sql.Tx, in NewPost) (*Post, error) {
-	t := now()
-	ms := toMillis(t)
+func insertPost(t *txStmts, in NewPost) (*Post, error) {
+	ps := t.ps
+	tm := now()
+	ms := toMillis(tm)
 	p := &Post{ID: NewID(), ChannelID: in.ChannelID, UserID: in.UserID, RootID: in.RootID, Type: in.Type,
-		Message: in.Message, Props: in.Props, CreatedAt: t}
+		Message: in.Message, Props: in.Props, CreatedAt: tm}
 	if in.RootID != "" {
-		res, err := tx.Exec(`UPDATE posts SET reply_count = reply_count + 1, last_reply_at = ?
-			WHERE id = ? AND channel_id = ? AND root_id IS NULL AND deleted_at IS NULL`, ms, in.RootID, in.ChannelID)
+		res, err := t.exec(ps.reply, ms, in.RootID, in.ChannelID)
 		if err != nil {
 			return nil, err
 		}
@@ -179,30 +297,21 @@ func insertPost(tx *sql.Tx, in NewPost) (*Post, error) {
 			return nil, ErrBadRoot
 		}
 	}
-	res, err := tx.Exec(`INSERT INTO posts (id, channel_id, user_id, root_id, type, message, props, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, p.ID, p.ChannelID, p.UserID, nullable(p.RootID), p.Type, p.Message, string(p.Props), ms)
+	res, err := t.exec(ps.insert, p.ID, p.ChannelID, p.UserID, nullable(p.RootID), p.Type, p.Message, string(p.Props), ms)
 	if err != nil {
 		return nil, err
 	}
 	p.PK, _ = res.LastInsertId()
-	if _, err := tx.Exec("UPDATE channels SET last_post_at = ? WHERE id = ?", ms, p.ChannelID); err != nil {
-		return nil, err
-	}
-	// The author has read their own post.
-	if _, err := tx.Exec("UPDATE channel_members SET last_read_pk = ? WHERE channel_id = ? AND user_id = ?", p.PK, p.ChannelID, p.UserID); err != nil {
-		return nil, err
-	}
 	for _, u := range in.Mentioned {
 		if u == in.UserID {
 			continue
 		}
-		if _, err := tx.Exec("UPDATE channel_members SET mention_count = mention_count + 1 WHERE channel_id = ? AND user_id = ?", p.ChannelID, u); err != nil {
+		if _, err := t.exec(ps.mention, p.ChannelID, u); err != nil {
 			return nil, err
 		}
 	}
 	for _, f := range in.FileIDs {
-		res, err := tx.Exec("UPDATE files SET post_id = ? WHERE id = ? AND user_id = ? AND channel_id = ? AND post_id IS NULL",
-			p.ID, f, p.UserID, p.ChannelID)
+		res, err := t.exec(ps.file, p.ID, f, p.UserID, p.ChannelID)
 		if err != nil {
 			return nil, err
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -13,7 +14,7 @@ import (
 
 // Connection timing. Pings every 20 s because some reverse proxies close a
 // connection that has been quiet for 30–60 s; a peer that has not answered
-// for 45 s is dead.
+// for 25 s more is dead.
 const (
 	PingInterval = 20 * time.Second
 	PongTimeout  = 25 * time.Second
@@ -34,42 +35,69 @@ const (
 	ReasonSession     = "session ended"
 )
 
-// Handler receives each frame a client sends, on that client's loop
-// goroutine. A returned frame, if any, is sent back to that client.
+// Handler receives each frame a client sends, on that client's goroutine.
+// A returned frame, if any, is sent back to that client.
 type Handler func(ctx context.Context, c *Client, f Frame) *Frame
 
-// Client is one websocket connection of one user: a reader that decodes
-// frames into a channel, a writer that drains a bounded queue with a write
-// deadline, and a loop that owns the client's state.
+// Client is one websocket connection of one user.
 //
-// Most clients are idle most of the time, so an idle one holds neither a
-// queue buffer nor a writer goroutine: the writer is started when a frame
-// is queued and ends when the queue is empty: about 14 KiB less per
-// client, measured with 10,000 of them (docs/PERFORMANCE.md).
+// Most clients are idle most of the time, so an idle one costs one
+// goroutine (Run, waiting for the client's next frame, which it also
+// handles) and small buffers (wire.go), and nothing else that lives as
+// long as the connection: a writer goroutine exists only while frames wait
+// and the queue only while it holds something; pings are started by the
+// hub's one ticker (ping.go) on a short-lived goroutine.
 type Client struct {
 	UserID      string
 	SessionHash string
+	// Host is the host name the client reached the server by, set before
+	// Run (the ICE servers a client is given name the server that way).
+	Host string
 
 	hub  *Hub
 	away atomic.Bool
 
-	mu      sync.Mutex
-	queue   [][]byte        // frames not yet taken by the writer
-	pending int             // queued plus taken but not yet written; at most QueueSize
-	writing bool            // a writer goroutine is running
-	conn    *websocket.Conn // set by Run; frames queued before then wait for it
-	ctx     context.Context // Run's context, for writes
-	flushed chan struct{}   // signalled when a writer ends
+	mu       sync.Mutex
+	queue    [][]byte        // frames not yet taken by the writer
+	spare    [][]byte        // an emptied queue kept for reuse, when small
+	pending  int             // queued plus taken but not yet written; at most QueueSize
+	writing  bool            // a writer goroutine is running
+	stopped  bool            // no writer may start: the connection is closing
+	running  bool            // Run has started; frames queued before then wait for it
+	conn     *websocket.Conn // set by Accept
+	wire     *wire           // the connection under conn, for data frames
+	flushed  chan struct{}   // made by waitFlushed: signalled when a writer ends
+	ctx      context.Context // Run's context
+	validate func(context.Context) error
 
-	done      chan struct{}
-	closeOnce sync.Once
-	reason    string
+	pinging atomic.Bool // a keepalive is in flight
+	slot    int         // the ping wheel's slot holding the client, or -1 (hub.mu)
+
+	done       chan struct{}
+	closeOnce  sync.Once
+	finishOnce sync.Once
+	reason     string
 }
 
-// NewClient prepares a client for Hub.Register and Run.
+// NewClient prepares a client for Hub.Register, Accept and Run.
 func (h *Hub) NewClient(userID, sessionHash string) *Client {
-	return &Client{UserID: userID, SessionHash: sessionHash, hub: h,
-		flushed: make(chan struct{}, 1), done: make(chan struct{})}
+	return &Client{UserID: userID, SessionHash: sessionHash, hub: h, slot: -1, done: make(chan struct{})}
+}
+
+// Accept upgrades the request to the client's websocket (websocket.Accept
+// with opts), on small buffers of its own instead of the HTTP server's
+// (wire.go). The caller must not use w or r afterwards.
+func (c *Client) Accept(w http.ResponseWriter, r *http.Request, opts *websocket.AcceptOptions) error {
+	sb := &smallBuffers{ResponseWriter: w}
+	conn, err := websocket.Accept(sb, r, opts)
+	if err != nil {
+		return err
+	}
+	conn.SetReadLimit(ReadLimit)
+	c.mu.Lock()
+	c.conn, c.wire = conn, sb.wire
+	c.mu.Unlock()
+	return nil
 }
 
 // enqueue queues a frame without blocking; false means the queue is full.
@@ -84,6 +112,9 @@ func (c *Client) enqueue(frame []byte) bool {
 	if c.pending >= QueueSize {
 		return false
 	}
+	if c.queue == nil {
+		c.queue, c.spare = c.spare, nil
+	}
 	c.queue = append(c.queue, frame)
 	c.pending++
 	c.startWriter()
@@ -92,11 +123,11 @@ func (c *Client) enqueue(frame []byte) bool {
 
 // startWriter starts a writer if Run is serving and none runs; c.mu held.
 func (c *Client) startWriter() {
-	if c.writing || c.conn == nil {
+	if c.writing || !c.running || c.stopped {
 		return
 	}
 	c.writing = true
-	go c.writer(c.ctx, c.conn)
+	go c.writer()
 }
 
 // Send queues a frame for this client alone; a full queue drops the client.
@@ -113,175 +144,209 @@ func (c *Client) Send(typ string, data any) {
 // SetAway records the client's idle state (see Hub.Status).
 func (c *Client) SetAway(away bool) { c.away.Store(away) }
 
-// Close ends the connection with a reason; safe to call many times.
+// Close ends the connection with a reason; safe to call many times, from
+// any goroutine. Queued frames are still written (for up to a second),
+// then the websocket is closed with the reason.
 func (c *Client) Close(reason string) {
+	first := false
 	c.closeOnce.Do(func() {
 		c.reason = reason
 		close(c.done)
+		first = true
 	})
+	if !first {
+		return
+	}
+	c.mu.Lock()
+	running := c.running
+	c.mu.Unlock()
+	if running {
+		// Run may be waiting for the client's next frame: closing the
+		// connection is what ends that wait.
+		go c.finish()
+	}
 }
 
 // Done is closed when the client is closing.
 func (c *Client) Done() <-chan struct{} { return c.done }
 
-// Run serves the connection until it closes. validate is called at every
-// ping; when it returns an error the client is closed with that text (it
-// catches a session revoked by another process, such as `calls user
-// deactivate` beside the server).
-func (c *Client) Run(ctx context.Context, conn *websocket.Conn, handle Handler, validate func(context.Context) error) {
+// Run serves the connection until it closes, on the calling goroutine:
+// it reads the client's frames and hands each to handle, whose reply it
+// queues. validate is called at every ping; when it returns an error the
+// client is closed with that text (it catches a session revoked by another
+// process, such as `calls user deactivate` beside the server). When ctx
+// ends the client is closed as the server shutting down. Accept must have
+// succeeded first.
+func (c *Client) Run(ctx context.Context, handle Handler, validate func(context.Context) error) {
 	defer c.hub.unregister(c)
-	conn.SetReadLimit(ReadLimit)
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-
-	in := make(chan Frame)
-	readErr := make(chan error, 1)
-	go c.reader(ctx, conn, in, readErr)
 	c.mu.Lock()
-	c.conn, c.ctx = conn, ctx
+	c.ctx, c.validate, c.running = ctx, validate, true
 	if c.pending > 0 {
 		c.startWriter() // the hello and anything replayed
 	}
 	c.mu.Unlock()
+	select {
+	case <-c.done: // closed before it ran (e.g. dropped, or shutdown)
+		c.finish()
+		return
+	default:
+	}
+	stop := context.AfterFunc(ctx, func() { c.Close(ReasonShutdown) })
+	defer stop()
+	c.hub.startPings(c)
+	c.read(ctx, handle)
+	c.Close("") // the peer went away or sent garbage: nothing to tell
+	c.finish()
+}
 
-	ping := time.NewTicker(PingInterval)
-	defer ping.Stop()
-loop:
+// read handles the client's frames until the connection fails or the
+// client is closed.
+func (c *Client) read(ctx context.Context, handle Handler) {
 	for {
+		// Background: no per-read timer; closing the connection ends a
+		// read, and pings find a dead peer.
+		typ, data, err := c.conn.Read(context.Background())
+		if err != nil {
+			return
+		}
+		if typ != websocket.MessageText {
+			return
+		}
+		var reply *Frame
+		var f Frame
+		if err := json.Unmarshal(data, &f); err != nil || f.Type == "" {
+			// A malformed frame is answered, not fatal: clients have bugs.
+			reply = &Frame{Type: "error", Data: []byte(`{"code":"bad_frame","error":"frame must be JSON {\"type\":...,\"data\":...}"}`)}
+		} else {
+			reply = handle(ctx, c, f)
+		}
+		if reply != nil && !c.enqueue(encode(reply.Type, 0, reply.Data)) {
+			c.Close(ReasonTooSlow)
+		}
 		select {
-		case f := <-in:
-			if reply := handle(ctx, c, f); reply != nil {
-				if !c.enqueue(encode(reply.Type, 0, reply.Data)) {
-					c.Close(ReasonTooSlow)
-				}
-			}
-		case err := <-readErr:
-			_ = err // the peer went away or sent garbage; nothing to tell
-			c.Close("")
-			break loop
-		case <-ping.C:
-			// Not on this goroutine: it lives as long as the connection, and
-			// the session check is a database query whose deep stack it
-			// would keep (with 10,000 clients, ~60 MB more).
-			go c.keepalive(ctx, conn, validate)
 		case <-c.done:
-			break loop
-		case <-ctx.Done():
-			c.Close(ReasonShutdown)
-			break loop
+			return
+		default:
 		}
 	}
-	// Let the writer flush what is queued (e.g. server_shutdown) briefly.
-	c.waitFlushed(time.Second)
-	cancel()
-	status := websocket.StatusNormalClosure
-	switch c.reason {
-	case ReasonTooSlow:
-		status = websocket.StatusPolicyViolation
-	case ReasonShutdown:
-		status = websocket.StatusGoingAway
-	}
-	_ = conn.Close(status, c.reason)
+}
+
+// finish lets the writer flush what is queued (e.g. server_shutdown)
+// briefly, then closes the websocket with the reason; once.
+func (c *Client) finish() {
+	c.finishOnce.Do(func() {
+		c.waitFlushed(time.Second)
+		c.mu.Lock()
+		c.stopped = true // a writer still busy stops after its write
+		conn := c.conn
+		c.mu.Unlock()
+		if conn == nil {
+			return
+		}
+		status := websocket.StatusNormalClosure
+		switch c.reason {
+		case ReasonTooSlow:
+			status = websocket.StatusPolicyViolation
+		case ReasonShutdown:
+			status = websocket.StatusGoingAway
+		}
+		_ = conn.Close(status, c.reason)
+	})
 }
 
 // keepalive re-checks the session, then pings; a peer that does not
-// answer within PongTimeout is closed.
-func (c *Client) keepalive(ctx context.Context, conn *websocket.Conn, validate func(context.Context) error) {
+// answer within the pong timeout is closed. Started by the hub's ticker.
+func (c *Client) keepalive() {
+	defer c.pinging.Store(false)
+	c.mu.Lock()
+	ctx, conn, validate := c.ctx, c.conn, c.validate
+	c.mu.Unlock()
 	if validate != nil {
 		if err := validate(ctx); err != nil {
 			c.Close(err.Error())
 			return
 		}
 	}
-	pctx, cancel := context.WithTimeout(ctx, PongTimeout)
+	pctx, cancel := context.WithTimeout(ctx, c.hub.pongTimeout())
 	defer cancel()
 	if err := conn.Ping(pctx); err != nil && pctx.Err() != nil && ctx.Err() == nil {
 		c.Close("ping timeout")
 	}
 }
 
-func (c *Client) reader(ctx context.Context, conn *websocket.Conn, in chan<- Frame, errc chan<- error) {
-	for {
-		typ, data, err := conn.Read(ctx)
-		if err != nil {
-			errc <- err
-			return
-		}
-		if typ != websocket.MessageText {
-			errc <- errors.New("binary frame")
-			return
-		}
-		var f Frame
-		if err := json.Unmarshal(data, &f); err != nil || f.Type == "" {
-			// A malformed frame is answered, not fatal: clients have bugs.
-			if !c.enqueue(encode("error", 0, []byte(`{"code":"bad_frame","error":"frame must be JSON {\"type\":...,\"data\":...}"}`))) {
-				c.Close(ReasonTooSlow)
-			}
-			continue
-		}
-		select {
-		case in <- f:
-		case <-ctx.Done():
-			return
-		}
-	}
-}
-
 // writer writes queued frames until the queue is empty, then ends. A
-// closing client's queue is still flushed (Run waits for that briefly).
-func (c *Client) writer(ctx context.Context, conn *websocket.Conn) {
-	defer func() {
-		select {
-		case c.flushed <- struct{}{}:
-		default:
-		}
-	}()
+// closing client's queue is still flushed (finish waits for that briefly).
+func (c *Client) writer() {
 	for {
 		c.mu.Lock()
 		batch := c.queue
-		c.queue = nil
-		if len(batch) == 0 {
-			c.writing = false
+		if len(batch) == 0 || c.stopped {
+			c.writerDone()
 			c.mu.Unlock()
 			return
 		}
+		c.queue, c.spare = c.spare, nil
 		c.mu.Unlock()
-		for i, frame := range batch {
-			if err := c.write(ctx, conn, frame); err != nil {
-				c.Close(ReasonTooSlow)
-				c.mu.Lock()
-				c.queue, c.pending, c.writing = nil, 0, false
-				c.mu.Unlock()
-				return
-			}
-			batch[i] = nil
-			c.mu.Lock()
-			c.pending--
+		n, err := c.wire.writeText(batch, WriteTimeout)
+		clear(batch)
+		c.mu.Lock()
+		c.pending -= n
+		if err != nil {
+			c.queue, c.pending = nil, 0
+			c.writerDone()
 			c.mu.Unlock()
+			if errors.Is(err, errCloseSent) {
+				return // closing: the rest is not for a closed websocket
+			}
+			// A write failed or timed out, maybe halfway through a frame:
+			// nothing more can follow it.
+			_ = c.conn.CloseNow()
+			c.Close(ReasonTooSlow)
+			return
+		}
+		if c.spare == nil && cap(batch) <= 8 {
+			c.spare = batch[:0]
+		}
+		c.mu.Unlock()
+	}
+}
+
+// writerDone records that the writer ends, in the same hold of c.mu in
+// which it found nothing more to write (so that a frame queued meanwhile
+// starts a new one), and wakes waitFlushed.
+func (c *Client) writerDone() {
+	c.writing = false
+	if c.flushed != nil {
+		select {
+		case c.flushed <- struct{}{}:
+		default:
 		}
 	}
 }
 
 // waitFlushed waits up to max for the writer to empty the queue.
 func (c *Client) waitFlushed(max time.Duration) {
-	timeout := time.After(max)
+	var timeout <-chan time.Time
 	for {
 		c.mu.Lock()
 		busy := c.writing
+		if busy && c.flushed == nil {
+			c.flushed = make(chan struct{}, 1)
+		}
+		flushed := c.flushed
 		c.mu.Unlock()
 		if !busy {
 			return
 		}
+		if timeout == nil {
+			t := time.NewTimer(max)
+			defer t.Stop()
+			timeout = t.C
+		}
 		select {
-		case <-c.flushed:
+		case <-flushed:
 		case <-timeout:
 			return
 		}
 	}
-}
-
-func (c *Client) write(ctx context.Context, conn *websocket.Conn, frame []byte) error {
-	wctx, cancel := context.WithTimeout(ctx, WriteTimeout)
-	defer cancel()
-	return conn.Write(wctx, websocket.MessageText, frame)
 }

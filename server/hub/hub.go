@@ -49,6 +49,17 @@ type Hub struct {
 	// OnDrop, when set, is called (outside the lock) for each client dropped
 	// because it could not keep up. The server counts these in /metrics.
 	OnDrop func(c *Client)
+
+	// PingInterval and PongTimeout, when above zero, replace the package's
+	// defaults of the same names; set them before any client runs.
+	PingInterval time.Duration
+	PongTimeout  time.Duration
+
+	// The ping wheel (ping.go); h.mu guards it.
+	wheel        [wheelSlots]map[*Client]struct{}
+	wheelPos     int
+	wheelClients int
+	wheelRunning bool
 }
 
 type ringEntry struct {
@@ -238,6 +249,7 @@ func (h *Hub) unregister(c *Client) {
 			h.OnPresence(c.UserID)
 		}
 	}()
+	h.stopPings(c)
 	if set, ok := h.clients[c.UserID]; ok {
 		if _, ok := set[c]; ok {
 			delete(set, c)

@@ -1,14 +1,18 @@
 package hub
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -16,19 +20,27 @@ import (
 )
 
 // serveHub runs a websocket endpoint on the hub; ?user= names the user.
-func serveHub(t *testing.T, h *Hub) string {
+func serveHub(t testing.TB, h *Hub) string {
+	t.Helper()
+	return serveHubValidating(t, h, nil)
+}
+
+// serveHubValidating is serveHub with a session check at every ping.
+func serveHubValidating(t testing.TB, h *Hub, validate func(context.Context) error) string {
 	t.Helper()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		conn, err := websocket.Accept(w, r, nil)
-		if err != nil {
-			return
-		}
 		c := h.NewClient(r.URL.Query().Get("user"), "")
 		if err := h.Register(c, 0, map[string]string{"user": c.UserID}); err != nil {
-			conn.Close(websocket.StatusGoingAway, ReasonShutdown)
+			http.Error(w, err.Error(), http.StatusServiceUnavailable)
 			return
 		}
-		c.Run(r.Context(), conn, func(context.Context, *Client, Frame) *Frame { return &Frame{Type: "pong"} }, nil)
+		if err := c.Accept(w, r, nil); err != nil {
+			h.Unregister(c)
+			return
+		}
+		// As the server does: the client runs on its own goroutine, and
+		// the request's ends.
+		go c.Run(context.Background(), func(context.Context, *Client, Frame) *Frame { return &Frame{Type: "pong"} }, validate)
 	}))
 	t.Cleanup(srv.Close)
 	return "ws" + strings.TrimPrefix(srv.URL, "http")
@@ -251,5 +263,141 @@ func TestMaxPerUser(t *testing.T) {
 	}
 	if n := h.ClientsOf("ann"); n != 2 {
 		t.Fatalf("ann has %d clients, want 2", n)
+	}
+}
+
+// A client that answers pings stays; one that does not is closed once the
+// pong timeout has passed; a session that fails its check at a ping ends
+// the connection with the check's reason.
+func TestPingsAndDeadPeers(t *testing.T) {
+	h := New()
+	h.PingInterval, h.PongTimeout = 100*time.Millisecond, 300*time.Millisecond
+	var revoked atomic.Bool
+	url := serveHubValidating(t, h, func(context.Context) error {
+		if revoked.Load() {
+			return errors.New(ReasonSession)
+		}
+		return nil
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+
+	var pings atomic.Int64
+	alive, _, err := websocket.Dial(ctx, url+"?user=alive", &websocket.DialOptions{
+		OnPingReceived: func(context.Context, []byte) bool { pings.Add(1); return true }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer alive.CloseNow()
+	aliveErr := make(chan error, 1)
+	go func() { // reading is what answers pings
+		for {
+			if _, _, err := alive.Read(ctx); err != nil {
+				aliveErr <- err
+				return
+			}
+		}
+	}()
+	// A peer that stopped reading: its pongs never come.
+	dead := dial(t, url, "dead")
+	_ = dead
+	for h.Count() < 2 {
+		time.Sleep(time.Millisecond)
+	}
+	deadline := time.Now().Add(8 * time.Second)
+	for h.ClientsOf("dead") > 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("a peer that never answers pings was not dropped")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if h.ClientsOf("alive") != 1 {
+		t.Fatal("the peer that answers pings was dropped")
+	}
+	if n := pings.Load(); n < 3 {
+		t.Fatalf("%d pings received, want several", n)
+	}
+
+	revoked.Store(true)
+	select {
+	case err := <-aliveErr:
+		if websocket.CloseStatus(err) != websocket.StatusNormalClosure || !strings.Contains(err.Error(), ReasonSession) {
+			t.Fatalf("after the session ended: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("a revoked session stayed connected")
+	}
+}
+
+// A client's first frame that arrives together with its upgrade request
+// (in the same packet, read ahead by the HTTP server) is not lost; and
+// the server's frames are well-formed on the wire.
+func TestFrameWithHandshake(t *testing.T) {
+	h := New()
+	url := serveHub(t, h)
+	conn, err := net.Dial("tcp", strings.TrimPrefix(url, "ws://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	payload := []byte(`{"type":"ping"}`)
+	mask := [4]byte{1, 2, 3, 4}
+	frame := []byte{0x81, 0x80 | byte(len(payload))}
+	frame = append(frame, mask[:]...)
+	for i, b := range payload {
+		frame = append(frame, b^mask[i%4])
+	}
+	req := "GET /?user=ann HTTP/1.1\r\nHost: " + strings.TrimPrefix(url, "ws://") + "\r\n" +
+		"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n" +
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+	if _, err := conn.Write(append([]byte(req), frame...)); err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("upgrade: %s", resp.Status)
+	}
+	readServerFrame := func() Frame {
+		t.Helper()
+		var hdr [2]byte
+		if _, err := io.ReadFull(br, hdr[:]); err != nil {
+			t.Fatal(err)
+		}
+		if hdr[0] != 0x81 || hdr[1]&0x80 != 0 {
+			t.Fatalf("frame header % x: want a final unmasked text frame", hdr)
+		}
+		n := int(hdr[1])
+		if n == 126 {
+			var ext [2]byte
+			if _, err := io.ReadFull(br, ext[:]); err != nil {
+				t.Fatal(err)
+			}
+			n = int(ext[0])<<8 | int(ext[1])
+		}
+		b := make([]byte, n)
+		if _, err := io.ReadFull(br, b); err != nil {
+			t.Fatal(err)
+		}
+		var f Frame
+		if err := json.Unmarshal(b, &f); err != nil {
+			t.Fatalf("frame %q: %v", b, err)
+		}
+		return f
+	}
+	if f := readServerFrame(); f.Type != "hello" {
+		t.Fatalf("first frame %q", f.Type)
+	}
+	if f := readServerFrame(); f.Type != "pong" {
+		t.Fatalf("reply to the early ping: %q", f.Type)
+	}
+	// A 200-byte event takes the 16-bit length form.
+	h.Publish("note", strings.Repeat("x", 200), nil)
+	if f := readServerFrame(); f.Type != "note" || len(f.Data) != 202 {
+		t.Fatalf("event %q of %d bytes", f.Type, len(f.Data))
 	}
 }
