@@ -50,6 +50,10 @@ type Config struct {
 	MaxCallParticipants int
 	// RingTimeout is how long a DM call rings the other person.
 	RingTimeout time.Duration
+	// ReconnectGrace is how long a participant whose media connection
+	// dropped (ICE disconnected) stays in the call, shown as reconnecting,
+	// before being removed; DefaultReconnectGrace if 0.
+	ReconnectGrace time.Duration
 	// RecordingMax stops a recording; RecordingReminder warns the host
 	// that long before.
 	RecordingMax, RecordingReminder time.Duration
@@ -122,6 +126,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	if cfg.RecordingReminder == 0 {
 		cfg.RecordingReminder = DefaultRecordingReminder
+	}
+	if cfg.ReconnectGrace == 0 {
+		cfg.ReconnectGrace = DefaultReconnectGrace
 	}
 	if cfg.RingTimeout == 0 {
 		cfg.RingTimeout = DefaultRingTimeout
