@@ -24,7 +24,7 @@ import (
 // pion PeerConnection that publishes generated Opus (and optionally VP8)
 // RTP and counts what it receives, per sending participant.
 type callPeer struct {
-	t     *testing.T
+	t     testing.TB
 	name  string
 	ws    *websocket.Conn
 	pc    *webrtc.PeerConnection
@@ -64,7 +64,7 @@ type inbound struct {
 	payloads      map[string]bool // audio payloads seen (their text)
 }
 
-func newCallPeer(t *testing.T, ts *testServer, name, token string) *callPeer {
+func newCallPeer(t testing.TB, ts *testServer, name, token string) *callPeer {
 	t.Helper()
 	ws, err := ts.dialWS(token, "")
 	if err != nil {
