@@ -59,6 +59,21 @@ func (s *Server) watchClient(c *hub.Client) {
 	}()
 }
 
+// waitCallsLeft waits, up to max, until every closed websocket has left its
+// call (see watchClient): on shutdown, after the hub has closed them all.
+func (s *Server) waitCallsLeft(max time.Duration) {
+	deadline := time.Now().Add(max)
+	for {
+		s.calls.mu.Lock()
+		n := len(s.calls.watched)
+		s.calls.mu.Unlock()
+		if n == 0 || time.Now().After(deadline) {
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
 // call is a running call.
 type call struct {
 	mu        sync.Mutex

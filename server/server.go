@@ -287,6 +287,10 @@ func (s *Server) Serve(ctx context.Context) error {
 	s.endAllCalls(endCtx)
 	endCancel()
 	s.hub.Shutdown()
+	// A participant whose websocket closed just before may still be ending
+	// the call on its own goroutine: let it write the log before the
+	// database goes.
+	s.waitCallsLeft(3 * time.Second)
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := s.http.Shutdown(sctx); err != nil {
