@@ -24,7 +24,7 @@ import (
 // pion PeerConnection that publishes generated Opus (and optionally VP8)
 // RTP and counts what it receives, per sending participant.
 type callPeer struct {
-	t     *testing.T
+	t     testing.TB
 	name  string
 	ws    *websocket.Conn
 	pc    *webrtc.PeerConnection
@@ -41,6 +41,9 @@ type callPeer struct {
 	// relayOnly joins with iceTransportPolicy "relay" through the ICE
 	// servers call_joined hands out (our TURN).
 	relayOnly bool
+	// udp, when set, is the one socket the peer's ICE uses (a UDP mux over
+	// it), so a test can cut the peer's network or move it to a new port.
+	udp *netSwitch
 
 	mu       sync.Mutex
 	received map[string]*inbound // by stream id ("<participant>_<source>")
@@ -61,7 +64,7 @@ type inbound struct {
 	payloads      map[string]bool // audio payloads seen (their text)
 }
 
-func newCallPeer(t *testing.T, ts *testServer, name, token string) *callPeer {
+func newCallPeer(t testing.TB, ts *testServer, name, token string) *callPeer {
 	t.Helper()
 	ws, err := ts.dialWS(token, "")
 	if err != nil {
@@ -177,6 +180,9 @@ func (p *callPeer) api() *webrtc.API {
 	se := webrtc.SettingEngine{}
 	se.SetIncludeLoopbackCandidate(true)
 	se.SetICEMulticastDNSMode(0)
+	if p.udp != nil {
+		se.SetICEUDPMux(webrtc.NewICEUDPMux(nil, p.udp))
+	}
 	if p.tcpOnly {
 		se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeTCP4})
 	} else {
@@ -271,6 +277,23 @@ func (p *callPeer) join(channelID string, withAudio, withVideo bool) hub.Frame {
 	}
 	p.send("call_signal", sfu.Signal{Type: "offer", SDP: offer.SDP})
 	return f
+}
+
+// restartICE offers an ICE restart, as a browser does when its network
+// changes. The offer goes out before the new candidates do, and the answer
+// waits until the offer is the local description.
+func (p *callPeer) restartICE() {
+	p.t.Helper()
+	p.pcMu.Lock()
+	defer p.pcMu.Unlock()
+	offer, err := p.pc.CreateOffer(&webrtc.OfferOptions{ICERestart: true})
+	if err != nil {
+		p.t.Fatalf("%s: ICE restart offer: %v", p.name, err)
+	}
+	p.send("call_signal", sfu.Signal{Type: "offer", SDP: offer.SDP})
+	if err := p.pc.SetLocalDescription(offer); err != nil {
+		p.t.Fatalf("%s: ICE restart: %v", p.name, err)
+	}
 }
 
 // readPLI turns keyframe requests into a keyframe on the next frame.

@@ -18,15 +18,17 @@ import (
 
 // Call events sent over the websocket (docs/PROTOCOL.md).
 const (
-	evCallStarted              = "call_started"
-	evCallEnded                = "call_ended"
-	evCallParticipantJoined    = "call_participant_joined"
-	evCallParticipantLeft      = "call_participant_left"
-	evCallParticipantState     = "call_participant_state"
-	evCallParticipantMuted     = "call_participant_muted"
-	evCallSpeaking             = "call_speaking"
-	evCallHostChanged          = "call_host_changed"
-	reconnectGrace             = 10 * time.Second
+	evCallStarted           = "call_started"
+	evCallEnded             = "call_ended"
+	evCallParticipantJoined = "call_participant_joined"
+	evCallParticipantLeft   = "call_participant_left"
+	evCallParticipantState  = "call_participant_state"
+	evCallParticipantMuted  = "call_participant_muted"
+	evCallSpeaking          = "call_speaking"
+	evCallHostChanged       = "call_host_changed"
+	// DefaultReconnectGrace is how long a participant whose connection
+	// dropped is shown as reconnecting before being removed.
+	DefaultReconnectGrace      = 10 * time.Second
 	DefaultMaxCallParticipants = 200
 )
 
@@ -55,6 +57,21 @@ func (s *Server) watchClient(c *hub.Client) {
 		delete(s.calls.watched, c)
 		s.calls.mu.Unlock()
 	}()
+}
+
+// waitCallsLeft waits, up to max, until every closed websocket has left its
+// call (see watchClient): on shutdown, after the hub has closed them all.
+func (s *Server) waitCallsLeft(max time.Duration) {
+	deadline := time.Now().Add(max)
+	for {
+		s.calls.mu.Lock()
+		n := len(s.calls.watched)
+		s.calls.mu.Unlock()
+		if n == 0 || time.Now().After(deadline) {
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
 
 // call is a running call.
@@ -537,7 +554,7 @@ func (s *Server) endAllCalls(ctx context.Context) {
 }
 
 // peerState follows a participant's ICE connection: shown as reconnecting
-// when it drops, removed if it is not back within reconnectGrace.
+// when it drops, removed if it is not back within Config.ReconnectGrace.
 func (s *Server) peerState(m *member, state string) {
 	data := map[string]string{"call_id": m.call.id, "channel_id": m.call.channelID, "participant_id": m.id,
 		"user_id": m.userID, "state": state}
@@ -550,7 +567,7 @@ func (s *Server) peerState(m *member, state string) {
 	}
 	switch state {
 	case "reconnecting":
-		m.lostTimer = time.AfterFunc(reconnectGrace, func() { s.removeParticipant(context.Background(), m, "connection lost") })
+		m.lostTimer = time.AfterFunc(s.cfg.ReconnectGrace, func() { s.removeParticipant(context.Background(), m, "connection lost") })
 	case "failed":
 		go s.removeParticipant(context.Background(), m, "connection failed")
 	}

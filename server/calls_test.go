@@ -416,6 +416,40 @@ func TestShutdownDuringCall(t *testing.T) {
 	})
 }
 
+// Participants whose websockets close just as the server stops: their
+// call is still closed in the log, with its message turned into the log,
+// before the server lets go of the database.
+func TestShutdownAsParticipantsDisconnect(t *testing.T) {
+	f := newCallFixture(t)
+	ann, ben := f.peer(t, "ann"), f.peer(t, "ben")
+	ann.join(f.channel, true, false)
+	ben.join(f.channel, true, false)
+	cl := f.ts.runningCall(f.channel)
+	callID, postID := cl.id, cl.view().PostID
+
+	ann.ws.CloseNow()
+	ben.ws.CloseNow()
+	f.ts.shutdown()
+	<-f.ts.stopped
+	path := f.ts.store.Path()
+	f.ts.store.Close() // as Run does once Serve has returned
+
+	ctx := context.Background()
+	st, err := store.Open(ctx, path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	c, err := st.CallByID(ctx, callID)
+	if err != nil || c.EndedAt == nil || len(c.Attendees) != 2 {
+		t.Fatalf("the call in the log after the stop: %+v %v, want ended with 2 attendees", c, err)
+	}
+	p, err := st.PostByID(ctx, postID)
+	if err != nil || !strings.Contains(string(p.Props), `"ended_at"`) {
+		t.Fatalf("the call message after the stop: %s %v, want the log", p.Props, err)
+	}
+}
+
 // An error frame names the request it answers.
 func TestErrorFrameNamesRequest(t *testing.T) {
 	f := newCallFixture(t)

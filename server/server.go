@@ -50,6 +50,10 @@ type Config struct {
 	MaxCallParticipants int
 	// RingTimeout is how long a DM call rings the other person.
 	RingTimeout time.Duration
+	// ReconnectGrace is how long a participant whose media connection
+	// dropped (ICE disconnected) stays in the call, shown as reconnecting,
+	// before being removed; DefaultReconnectGrace if 0.
+	ReconnectGrace time.Duration
 	// RecordingMax stops a recording; RecordingReminder warns the host
 	// that long before.
 	RecordingMax, RecordingReminder time.Duration
@@ -131,6 +135,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	if cfg.RecordingReminder == 0 {
 		cfg.RecordingReminder = DefaultRecordingReminder
+	}
+	if cfg.ReconnectGrace == 0 {
+		cfg.ReconnectGrace = DefaultReconnectGrace
 	}
 	if cfg.RingTimeout == 0 {
 		cfg.RingTimeout = DefaultRingTimeout
@@ -294,6 +301,10 @@ func (s *Server) Serve(ctx context.Context) error {
 	s.endAllCalls(endCtx)
 	endCancel()
 	s.hub.Shutdown()
+	// A participant whose websocket closed just before may still be ending
+	// the call on its own goroutine: let it write the log before the
+	// database goes.
+	s.waitCallsLeft(3 * time.Second)
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := s.http.Shutdown(sctx); err != nil {

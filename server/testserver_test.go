@@ -30,6 +30,8 @@ type testServer struct {
 	t   testing.TB
 	// shutdown starts the graceful stop Serve does on SIGTERM.
 	shutdown context.CancelFunc
+	// stopped is closed when Serve has returned.
+	stopped <-chan struct{}
 }
 
 func startServer(t *testing.T) *testServer {
@@ -69,7 +71,11 @@ func startServerTB(t testing.TB, opts ...func(*Config)) *testServer {
 	ready := make(chan string, 1)
 	s.cfg.Ready = func(url string) { ready <- url }
 	done := make(chan error, 1)
-	go func() { done <- s.Serve(ctx) }()
+	stopped := make(chan struct{})
+	go func() {
+		done <- s.Serve(ctx)
+		close(stopped)
+	}()
 	var url string
 	select {
 	case url = <-ready:
@@ -83,7 +89,7 @@ func startServerTB(t testing.TB, opts ...func(*Config)) *testServer {
 		}
 		s.Close()
 	})
-	return &testServer{Server: s, URL: url, t: t, shutdown: cancel}
+	return &testServer{Server: s, URL: url, t: t, shutdown: cancel, stopped: stopped}
 }
 
 // testHash is an argon2id hash with the smallest parameters, for users

@@ -171,28 +171,112 @@ func TestWebsocketSlowConsumerDropped(t *testing.T) {
 	t.Logf("slow client dropped after %v", time.Since(start).Round(time.Millisecond))
 }
 
+// wsWatch reads a websocket until it closes and reports when and how.
+type wsWatch struct {
+	closed chan struct{}
+	at     time.Time
+	err    error
+}
+
+func watchWS(c *websocket.Conn) *wsWatch {
+	w := &wsWatch{closed: make(chan struct{})}
+	go func() {
+		var err error
+		for err == nil { // events still queued before the close are skipped
+			_, _, err = c.Read(context.Background())
+		}
+		w.at, w.err = time.Now(), err
+		close(w.closed)
+	}()
+	return w
+}
+
+// closedWithin waits (up to a generous deadline, the machine is shared) for
+// the close and returns how long after from it came.
+func (w *wsWatch) closedWithin(t *testing.T, what string, from time.Time, reason string) time.Duration {
+	t.Helper()
+	select {
+	case <-w.closed:
+	case <-time.After(5 * time.Second):
+		t.Fatalf("%s: websocket still open 5 s after the revocation", what)
+	}
+	if websocket.CloseStatus(w.err) != websocket.StatusNormalClosure || !strings.Contains(w.err.Error(), reason) {
+		t.Fatalf("%s: closed with %v, want a normal closure saying %q", what, w.err, reason)
+	}
+	return w.at.Sub(from)
+}
+
+func (w *wsWatch) open() bool {
+	select {
+	case <-w.closed:
+		return false
+	default:
+		return true
+	}
+}
+
+// Revoking a session closes its live websockets at once, and only its:
+// logging out on one device leaves the other device connected; deactivating
+// the account closes every connection, API-token ones included.
 func TestDeactivationClosesWebsocket(t *testing.T) {
 	ts := startServer(t)
 	ts.addUser("boss", store.RoleAdmin)
+	boss := ts.login("boss")
 	u := ts.addUser("leaver", store.RoleMember)
-	c, err := ts.dialWS(ts.login("leaver"), "")
-	if err != nil {
-		t.Fatal(err)
+	laptop, phone := ts.login("leaver"), ts.login("leaver")
+	var bot map[string]string
+	ts.mustDo("POST", "/api/v1/users/"+u.ID+"/tokens", phone, map[string]string{"name": "script"}, &bot, 201)
+
+	dial := func(tok string) (*websocket.Conn, *wsWatch) {
+		c, err := ts.dialWS(tok, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		readFrame(t, c) // hello
+		return c, watchWS(c)
 	}
-	readFrame(t, c)
-	if status := ts.do("PUT", "/api/v1/users/"+u.ID+"/active", ts.login("boss"), map[string]bool{"active": false}, nil); status != 200 {
+	_, tab1 := dial(laptop)
+	_, tab2 := dial(laptop) // two tabs of one browser: one session
+	phoneConn, phoneWS := dial(phone)
+	_, botWS := dial(bot["token"])
+
+	// Log out on the laptop: both its tabs close, the phone stays.
+	start := time.Now()
+	if status := ts.do("POST", "/api/v1/auth/logout", laptop, nil, nil); status != http.StatusNoContent {
+		t.Fatalf("logout: %d", status)
+	}
+	d1 := tab1.closedWithin(t, "laptop tab 1 after logout", start, hub.ReasonLoggedOut)
+	d2 := tab2.closedWithin(t, "laptop tab 2 after logout", start, hub.ReasonLoggedOut)
+	t.Logf("logout closed the session's 2 websockets in %v and %v", d1.Round(time.Millisecond), d2.Round(time.Millisecond))
+	time.Sleep(time.Second) // anything else the logout closed would have closed by now
+	if !phoneWS.open() || !botWS.open() {
+		t.Fatal("logging out on the laptop closed the phone's or the API token's websocket")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := phoneConn.Ping(ctx); err != nil {
+		t.Fatalf("the phone's websocket after the laptop's logout: %v", err)
+	}
+	if _, err := ts.dialWS(laptop, ""); err == nil {
+		t.Fatal("the logged-out session opened a websocket")
+	}
+	if status := ts.do("GET", "/api/v1/users/me", phone, nil, nil); status != 200 {
+		t.Fatalf("the phone's session after the laptop's logout: %d", status)
+	}
+
+	// Deactivation closes everything the account has open.
+	start = time.Now()
+	if status := ts.do("PUT", "/api/v1/users/"+u.ID+"/active", boss, map[string]bool{"active": false}, nil); status != 200 {
 		t.Fatalf("deactivate: %d", status)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	for err == nil { // skip any event still queued before the close
-		_, _, err = c.Read(ctx)
-	}
-	if websocket.CloseStatus(err) != websocket.StatusNormalClosure || !strings.Contains(err.Error(), "deactivated") {
-		t.Fatalf("websocket after deactivation: %v", err)
-	}
-	if _, err := ts.dialWS(ts.loginMaybe("leaver"), ""); err == nil {
-		t.Fatal("deactivated user reconnected")
+	d3 := phoneWS.closedWithin(t, "phone after deactivation", start, "deactivated")
+	d4 := botWS.closedWithin(t, "API token after deactivation", start, "deactivated")
+	t.Logf("deactivation closed the phone's websocket in %v and the API token's in %v",
+		d3.Round(time.Millisecond), d4.Round(time.Millisecond))
+	for name, tok := range map[string]string{"phone": phone, "API token": bot["token"], "new login": ts.loginMaybe("leaver")} {
+		if _, err := ts.dialWS(tok, ""); err == nil {
+			t.Fatalf("deactivated user reconnected with the %s", name)
+		}
 	}
 }
 

@@ -117,11 +117,7 @@ func (t *forwardTrack) Kind() webrtc.RTPCodecType { return t.kind }
 func (t *forwardTrack) forward(onLevel func(level uint8)) {
 	buf := make([]byte, 1500)
 	var pkt rtp.Packet
-	var haveSeq bool
-	var lastSeq uint16
-	levelID := t.publisher.audioLevelID(t.remote)
-	out := t.publisher.room.sfu.out
-	info := t.info()
+	st := routeState{levelID: t.publisher.audioLevelID(t.remote), onLevel: onLevel, info: t.info(), out: t.publisher.room.sfu.out}
 	for {
 		n, _, err := t.remote.Read(buf)
 		if err != nil {
@@ -130,58 +126,83 @@ func (t *forwardTrack) forward(onLevel func(level uint8)) {
 		if err := pkt.Unmarshal(buf[:n]); err != nil {
 			continue
 		}
-		t.packets.Add(1)
-		t.bytes.Add(uint64(n))
-		if haveSeq {
-			if gap := pkt.SequenceNumber - lastSeq; gap > 1 && gap < 1000 {
-				t.lost.Add(uint64(gap - 1))
-			}
-			if int16(pkt.SequenceNumber-lastSeq) > 0 {
-				lastSeq = pkt.SequenceNumber
-			}
-		} else {
-			lastSeq, haveSeq = pkt.SequenceNumber, true
-		}
-		if levelID != 0 && onLevel != nil {
-			if ext := pkt.GetExtension(levelID); len(ext) > 0 {
-				onLevel(ext[0] & 0x7f)
-			}
-		}
-		if t.paused.Load() {
-			continue
-		}
-		if tap := t.publisher.room.tap.Load(); tap != nil {
-			tap.t.WriteRTP(info, &pkt)
-		}
-		keyframe := t.video && isKeyframe(t.codec.MimeType, pkt.Payload)
-		waiting := false
-		bs := *t.bindings.Load()
-		t.sent.Add(uint64(len(bs)))
-		out.beginFanout() // the writes below leave in one system call
-		for _, b := range bs {
-			h := pkt.Header
-			h.SSRC, h.PayloadType = b.ssrc, b.payloadType
-			if b.waiting.Load() {
-				if !keyframe {
-					waiting = true
-					continue
-				}
-				// Until the subscriber's DTLS is up, pion drops writes
-				// (n == 0): keep waiting for a keyframe that gets through.
-				if n, _ := b.write.WriteRTP(&h, pkt.Payload); n > 0 {
-					b.waiting.Store(false)
-				} else {
-					waiting = true
-				}
-				continue
-			}
-			_, _ = b.write.WriteRTP(&h, pkt.Payload)
-		}
-		out.endFanout()
-		if waiting { // throttled inside: one PLI per 300 ms at most
+		if t.route(&pkt, n, &st) { // throttled inside: one PLI per 300 ms at most
 			t.publisher.requestKeyframe(t)
 		}
 	}
+}
+
+// routeState is what forward keeps from one packet to the next.
+type routeState struct {
+	levelID uint8             // the audio level extension's id, 0 if none
+	onLevel func(level uint8) // nil: levels are not wanted
+	info    TrackInfo
+	out     *batchConn
+	haveSeq bool
+	lastSeq uint16
+}
+
+// route handles one packet from the publisher (size bytes on the wire):
+// counts it, reports its audio level, passes it to the room's tap, and
+// writes it to every subscriber with their SSRC and payload type. It
+// reports whether a video subscriber is still waiting for a keyframe.
+func (t *forwardTrack) route(pkt *rtp.Packet, size int, st *routeState) (waiting bool) {
+	t.packets.Add(1)
+	t.bytes.Add(uint64(size))
+	if st.haveSeq {
+		if gap := pkt.SequenceNumber - st.lastSeq; gap > 1 && gap < 1000 {
+			t.lost.Add(uint64(gap - 1))
+		}
+		if int16(pkt.SequenceNumber-st.lastSeq) > 0 {
+			st.lastSeq = pkt.SequenceNumber
+		}
+	} else {
+		st.lastSeq, st.haveSeq = pkt.SequenceNumber, true
+	}
+	if st.levelID != 0 && st.onLevel != nil {
+		if ext := pkt.GetExtension(st.levelID); len(ext) > 0 {
+			st.onLevel(ext[0] & 0x7f)
+		}
+	}
+	if t.paused.Load() {
+		return false
+	}
+	if tap := t.publisher.room.tap.Load(); tap != nil {
+		tap.t.WriteRTP(st.info, pkt)
+	}
+	keyframe := t.video && isKeyframe(t.codec.MimeType, pkt.Payload)
+	// The padding stays behind: pion's writers put the header (padding bit
+	// included) and the payload on the wire, never the padding bytes, so
+	// a forwarded padded packet would reach the subscriber malformed (a
+	// padding-only one, as browsers send to probe bandwidth, cannot be
+	// parsed; a padded one loses the end of its payload). Without it the
+	// payload arrives whole, and a padding-only packet as an empty one.
+	hdr := pkt.Header
+	hdr.Padding, hdr.PaddingSize = false, 0
+	bs := *t.bindings.Load()
+	t.sent.Add(uint64(len(bs)))
+	st.out.beginFanout() // the writes below leave in one system call
+	for _, b := range bs {
+		h := hdr
+		h.SSRC, h.PayloadType = b.ssrc, b.payloadType
+		if b.waiting.Load() {
+			if !keyframe {
+				waiting = true
+				continue
+			}
+			// Until the subscriber's DTLS is up, pion drops writes
+			// (n == 0): keep waiting for a keyframe that gets through.
+			if n, _ := b.write.WriteRTP(&h, pkt.Payload); n > 0 {
+				b.waiting.Store(false)
+			} else {
+				waiting = true
+			}
+			continue
+		}
+		_, _ = b.write.WriteRTP(&h, pkt.Payload)
+	}
+	st.out.endFanout()
+	return waiting
 }
 
 // retire adds a finished track's counters to the SFU's totals.
