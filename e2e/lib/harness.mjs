@@ -255,12 +255,20 @@ class Server {
 /**
  * launchBrowser starts headless chromium ($CHROMIUM or /usr/bin/chromium)
  * with fake media devices. Use newPage(browser) for a fresh context per user.
+ *
+ * Options for the failure paths of calls: fakeDevices: false leaves the
+ * browser with no camera or microphone at all (headless Chromium has none
+ * of its own); fakeUI: false stops granting media permissions on its own,
+ * so getUserMedia is refused unless a context was granted them. args are
+ * further Chromium flags.
  */
-export async function launchBrowser() {
+export async function launchBrowser({ fakeDevices = true, fakeUI = true, args = [] } = {}) {
+  const flags = CHROMIUM_ARGS.filter((f) => (fakeDevices || f !== '--use-fake-device-for-media-stream')
+    && (fakeUI || f !== '--use-fake-ui-for-media-stream'));
   const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
     headless: true,
-    args: CHROMIUM_ARGS,
+    args: [...flags, ...args],
   });
   track('browsers', browser);
   return browser;

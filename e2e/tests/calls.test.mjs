@@ -3,106 +3,10 @@
 // reactions and host mute; DM ringing (accept, decline with a reply, no
 // answer). Chromium's fake devices supply the microphone, camera and screen.
 import assert from 'node:assert/strict';
+import { test, launchBrowser, newPage, login, screenshot } from '../lib/harness.mjs';
 import {
-  test, startServer, launchBrowser, newPage, login, screenshot, strongPassword,
-} from '../lib/harness.mjs';
-import { apiAs } from '../lib/api.mjs';
-
-const sidebarOf = (page) => page.getByRole('navigation', { name: 'Sidebar' });
-const roomLog = (page) => page.getByRole('log', { name: /^Messages in / });
-const callView = (page) => page.locator('section.call-view:not([hidden])');
-const controls = (page) => callView(page).getByRole('toolbar', { name: 'Call controls' });
-
-/**
- * instrument records every RTCPeerConnection the page makes, so a test can
- * read its getStats() the way chrome://webrtc-internals would. It is test
- * code injected before the app loads; the app knows nothing of it.
- */
-async function instrument(page) {
-  await page.context().addInitScript(() => {
-    const Native = window.RTCPeerConnection;
-    window.__pcs = [];
-    window.RTCPeerConnection = class extends Native {
-      constructor(...args) {
-        super(...args);
-        window.__pcs.push(this);
-      }
-    };
-  });
-}
-
-/** inbound sums inbound-rtp bytes of one kind over the page's open connections. */
-function inbound(page, kind) {
-  return page.evaluate(async (k) => {
-    let bytes = 0;
-    for (const pc of window.__pcs || []) {
-      if (pc.connectionState === 'closed') continue;
-      const stats = await pc.getStats();
-      stats.forEach((s) => {
-        if (s.type === 'inbound-rtp' && s.kind === k) bytes += s.bytesReceived || 0;
-      });
-    }
-    return bytes;
-  }, kind);
-}
-
-/** inboundGrows waits until inbound bytes of a kind are flowing (and still growing). */
-async function inboundGrows(page, kind, what) {
-  const deadline = Date.now() + 20_000;
-  let first = 0;
-  while (Date.now() < deadline) {
-    first = await inbound(page, kind);
-    if (first > 0) break;
-    await page.waitForTimeout(250);
-  }
-  assert.ok(first > 0, `${what}: no inbound ${kind} bytes within 20 s`);
-  while (Date.now() < deadline) {
-    await page.waitForTimeout(400);
-    const now = await inbound(page, kind);
-    if (now > first) return now;
-  }
-  assert.fail(`${what}: inbound ${kind} bytes stopped at ${first}`);
-}
-
-async function openRoom(page, id) {
-  await sidebarOf(page).locator(`a.room-link[data-channel-id="${id}"]`).click();
-  await page.waitForURL((url) => url.pathname === `/channels/${id}`);
-  await roomLog(page).waitFor();
-}
-
-/** preflight confirms the pre-flight dialog (the microphone is on by default). */
-async function preflight(page, button, { camera = false } = {}) {
-  const dialog = page.getByRole('dialog');
-  await dialog.waitFor();
-  if (camera) {
-    await dialog.getByRole('button', { name: 'Camera off' }).click();
-    await dialog.getByRole('button', { name: 'Camera on' }).waitFor();
-  }
-  const go = dialog.getByRole('button', { name: button, exact: true });
-  await go.and(page.locator(':enabled')).waitFor();
-  await go.click();
-  await dialog.waitFor({ state: 'detached' });
-}
-
-async function leave(page) {
-  const view = callView(page);
-  if (await view.isVisible()) await controls(page).getByRole('button', { name: 'Leave call' }).click();
-  else await page.locator('.call-widget').getByRole('button', { name: 'Leave call' }).click();
-  await page.locator('section.call-view').waitFor({ state: 'hidden' });
-}
-
-async function setup(users, args = []) {
-  const passwords = Object.fromEntries(users.map((u) => [u, strongPassword()]));
-  const server = await startServer({
-    users: users.map((u, i) => ({ username: u, password: passwords[u], admin: i === 0 })),
-    args,
-  });
-  const apis = {};
-  for (const u of users) apis[u] = await apiAs(server.url, u, passwords[u]);
-  const team = await apis[users[0]].call('POST', '/teams', { name: 'acme', display_name: 'Acme' });
-  for (const u of users.slice(1)) await apis[users[0]].call('POST', `/teams/${team.id}/members`, { user_id: apis[u].user.id });
-  return { server, passwords, apis, team };
-}
+  sidebarOf, roomLog, callView, controls, instrument, inboundGrows, openRoom, preflight, leave, setup,
+} from '../lib/calls.mjs';
 
 test('a channel call: audio both ways, the live card, screen share, hands, reactions, host mute, then the log', async () => {
   const { server, passwords, apis, team } = await setup(['alice', 'bob', 'carol']);
