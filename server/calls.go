@@ -100,6 +100,9 @@ type participantView struct {
 	UserID   string    `json:"user_id"`
 	Muted    bool      `json:"muted"`
 	JoinedAt time.Time `json:"joined_at"`
+	// Speaking is set in a call's snapshot, so someone joining while
+	// another talks on sees the ring without waiting for a pause.
+	Speaking bool `json:"speaking,omitempty"`
 }
 
 // callView is GET /api/v1/channels/{id}/call.
@@ -128,7 +131,11 @@ func (c *call) view() callView {
 		v.Hands = []string{}
 	}
 	for _, m := range c.members {
-		v.Participants = append(v.Participants, participantView{ID: m.id, UserID: m.userID, Muted: m.muted.Load(), JoinedAt: m.joinedAt})
+		m.mu.Lock() // never held while taking c.mu: no lock-order cycle
+		speaking := m.speaking
+		m.mu.Unlock()
+		v.Participants = append(v.Participants, participantView{ID: m.id, UserID: m.userID, Muted: m.muted.Load(),
+			JoinedAt: m.joinedAt, Speaking: speaking})
 	}
 	slices.SortFunc(v.Participants, func(a, b participantView) int { return a.JoinedAt.Compare(b.JoinedAt) })
 	return v
