@@ -360,7 +360,7 @@ async function reportFailure(name, { servers, pages }) {
   for (const [i, page] of pages.entries()) {
     if (page.isClosed()) continue;
     try {
-      const file = await screenshot(page, `FAILED-${name}-${i + 1}`);
+      const file = await screenshot(page, `FAILED-${safeName(name).slice(0, 80)}-${i + 1}`);
       process.stderr.write(`\nscreenshot of page ${i + 1} (${page.url()}): ${file}\n`);
     } catch (err) {
       process.stderr.write(`\nscreenshot of page ${i + 1} failed: ${err.message}\n`);

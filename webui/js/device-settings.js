@@ -93,8 +93,11 @@ export function deviceSettingsDialog({ calls }) {
   async function micChanged() {
     media.savePrefs({ micId: mic.input.value, noiseSuppression: noise.input.checked, echoCancellation: echo.input.checked });
     if (calls.session?.mic) {
-      await calls.switchMic();
+      // The meter's copy of the microphone goes first, so the new
+      // processing choices can take effect (see switchMic).
       meter?.stop();
+      meter = null;
+      await calls.switchMic();
       meter = calls.session?.mic ? new media.LevelMeter(calls.session.mic, (v) => level.set(v)) : null;
     } else if (ownMic) {
       meter?.stop();
