@@ -148,6 +148,9 @@ test('in a DM call: speaking rings, talking while muted, the camera, device sett
   await widget(pa).getByText('Call with bob').waitFor();
   await widget(pa).getByRole('button', { name: 'Mute', exact: true }).click();
   await tile(pb, apis.alice.user.id).and(pb.locator('.is-muted')).waitFor();
+  // Chat from the widget opens the call's thread (the call message is its root).
+  await widget(pa).getByRole('button', { name: 'Chat' }).click();
+  await pa.getByRole('log', { name: 'Thread messages' }).locator('.call-card-live').waitFor();
   await widget(pa).getByRole('button', { name: 'Show the call' }).click();
   await callView(pa).waitFor();
   await pa.waitForURL((url) => url.pathname === `/channels/${dm.id}`);
@@ -229,6 +232,8 @@ test('host controls: mute all, ask to unmute, hands, a share, make host, hand-ov
   // Bob shares his screen; the host stops it.
   await controls(pb).getByRole('button', { name: 'Share screen' }).click();
   await callView(pc).locator('.call-stage[data-layout="presenter"]').waitFor();
+  await controls(pa).getByRole('button', { name: 'Share screen' }).click(); // one sharer at a time
+  await errorBanner(pa).getByText('bob is sharing their screen. One person can share at a time.').waitFor();
   await (await menuFor(pa, 'bob')).getByRole('menuitem', { name: 'Stop screen share' }).click();
   await pb.getByText('The host stopped your screen share.').waitFor();
   await controls(pb).getByRole('button', { name: 'Share screen' }).waitFor();

@@ -105,14 +105,19 @@ test('a channel call: audio both ways, the live card, screen share, hands, react
   for (const page of [pa, pb, pc]) assert.deepEqual(page.problems, [], 'no page errors or CSP violations');
 });
 
-test('DM calls ring: accepted, then declined with a reply posted in the DM', async () => {
+test('DM calls ring on every device: accepted, declined with a reply posted in the DM, dismissed on one device', async () => {
   const { server, passwords, apis } = await setup(['alice', 'bob']);
   const dm = await apis.alice.call('POST', '/dms', { user_ids: [apis.bob.user.id] });
 
   const browser = await launchBrowser();
-  const [pa, pb] = await Promise.all([newPage(browser), newPage(browser)]);
+  // Bob is logged in twice: pb2 is his other device.
+  const [pa, pb, pb2] = await Promise.all([newPage(browser), newPage(browser), newPage(browser)]);
   await Promise.all([instrument(pa), instrument(pb)]);
-  await Promise.all([login(pa, server.url, 'alice', passwords.alice), login(pb, server.url, 'bob', passwords.bob)]);
+  await Promise.all([
+    login(pa, server.url, 'alice', passwords.alice),
+    login(pb, server.url, 'bob', passwords.bob),
+    login(pb2, server.url, 'bob', passwords.bob),
+  ]);
   await openRoom(pa, dm.id);
 
   // Alice calls; bob, elsewhere in the app, gets the popup and the DM lights up.
@@ -120,7 +125,9 @@ test('DM calls ring: accepted, then declined with a reply posted in the DM', asy
   await preflight(pa, 'Call');
   await pa.locator('.room-call-bar.is-calling').getByText('Calling bob…').waitFor();
   const popup = pb.getByRole('alertdialog', { name: 'alice' });
+  const popup2 = pb2.getByRole('alertdialog', { name: 'alice' });
   await popup.waitFor();
+  await popup2.waitFor();
   await sidebarOf(pb).locator(`a.room-link.is-ringing[data-channel-id="${dm.id}"]`).waitFor();
   await pa.locator('.call-widget').getByText('Calling bob…').waitFor();
   await pb.waitForTimeout(400); // let the popup's entrance animation finish
@@ -132,6 +139,8 @@ test('DM calls ring: accepted, then declined with a reply posted in the DM', asy
   await pb.waitForURL((url) => url.pathname === `/channels/${dm.id}`);
   await Promise.all([inboundGrows(pa, 'audio', 'alice hears bob'), inboundGrows(pb, 'audio', 'bob hears alice')]);
   await sidebarOf(pb).locator(`a.room-link.is-ringing[data-channel-id="${dm.id}"]`).waitFor({ state: 'detached' });
+  await popup2.waitFor({ state: 'detached' });
+  await sidebarOf(pb2).locator(`a.room-link.is-ringing[data-channel-id="${dm.id}"]`).waitFor({ state: 'detached' });
   await pa.locator('.room-call-bar.is-calling').waitFor({ state: 'detached' });
   await leave(pb);
   await leave(pa);
@@ -142,15 +151,35 @@ test('DM calls ring: accepted, then declined with a reply posted in the DM', asy
   await pa.getByRole('button', { name: 'Start a call' }).click();
   await preflight(pa, 'Call');
   await popup.waitFor();
+  await popup2.waitFor();
   await popup.getByRole('button', { name: 'Decline with a message' }).click();
   await popup.getByRole('button', { name: "Can't talk now, I'll call you back." }).click();
   await popup.waitFor({ state: 'detached' });
+  await popup2.waitFor({ state: 'detached' }); // declining stops the ring on every device
   await pa.locator('.room-call-bar.is-declined').getByText('Declined').waitFor();
   await roomLog(pa).locator('article.post', { hasText: "Can't talk now, I'll call you back." }).waitFor();
   await pa.locator('section.call-view').waitFor({ state: 'hidden' });
   await pa.locator('.call-widget').waitFor({ state: 'hidden' });
 
-  for (const page of [pa, pb]) assert.deepEqual(page.problems, [], 'no page errors or CSP violations');
+  // A third time bob dismisses it on one device: the other rings on, and
+  // alice still sees it ringing; there he declines with a reply he types.
+  await pa.locator('.room-call-bar.is-declined').getByRole('button', { name: 'Call again' }).click();
+  await preflight(pa, 'Call');
+  await popup.waitFor();
+  await popup2.waitFor();
+  await popup.getByRole('button', { name: 'Dismiss' }).click();
+  await popup.waitFor({ state: 'detached' });
+  await pb.waitForTimeout(1000);
+  assert.ok(await popup2.isVisible(), 'still ringing on the other device');
+  assert.match(await pa.locator('.room-call-bar').textContent(), /Calling bob…/);
+  await popup2.getByRole('button', { name: 'Decline with a message' }).click();
+  await popup2.getByRole('textbox', { name: 'Your reply' }).fill('Driving, back at six');
+  await popup2.getByRole('button', { name: 'Send' }).click();
+  await popup2.waitFor({ state: 'detached' });
+  await roomLog(pa).locator('article.post', { hasText: 'Driving, back at six' }).waitFor();
+  await pa.locator('.room-call-bar.is-declined').getByText('Declined').waitFor();
+
+  for (const page of [pa, pb, pb2]) assert.deepEqual(page.problems, [], 'no page errors or CSP violations');
 });
 
 test('a DM call nobody answers: Call again and a missed call; a full call and a call link you may not use', async () => {

@@ -48,7 +48,7 @@ export function deviceSettingsDialog({ calls }) {
     section('Keyboard shortcuts',
       el('dl', { class: 'shortcut-list' },
         el('dt', null, el('kbd', null, MUTE_SHORTCUT)), el('dd', null, 'Mute or unmute yourself during a call'),
-        el('dt', null, el('kbd', null, 'Esc')), el('dd', null, 'Close a menu, the pop-up or this dialog'))),
+        el('dt', null, el('kbd', null, 'Esc')), el('dd', null, 'Close a menu or this dialog; dismiss a ringing call; from the full call view, back to the chat'))),
   ];
 
   let meter = null;
