@@ -1,8 +1,8 @@
 // Recording a call from the browser: the host starts it from the call
-// widget, everyone in the call sees that it records, the host stops it,
-// and the WebM the server made is posted in the call's thread, where the
-// browser's own player loads it. Someone who is not the host gets no
-// recording control at all.
+// widget, everyone in the call (and whoever joins meanwhile) sees that it
+// records, the host stops it, and the WebM the server made is posted in
+// the call's thread, where the browser's own player loads it. Someone who
+// is not the host gets no recording control at all.
 import assert from 'node:assert/strict';
 import { test, launchBrowser, newPage, login, screenshot } from '../lib/harness.mjs';
 import {
@@ -49,8 +49,14 @@ test('the host records a call; the file appears in the call thread and plays', a
   await pb.getByText('alice started recording this call.').waitFor();
   const startedAt = Date.now();
 
-  // A few seconds of talk and screen, then the host stops it from the call view.
-  await pa.waitForTimeout(4000);
+  // Bob leaves and comes back while it records: joining, he sees it records.
+  await pa.waitForTimeout(1500);
+  await leave(pb);
+  await startCall(pb, 'Join call');
+  await callView(pb).getByRole('status').filter({ hasText: 'REC' }).waitFor();
+
+  // A few seconds more of talk and screen, then the host stops it from the call view.
+  await pa.waitForTimeout(2500);
   await widget(pa).getByRole('button', { name: 'Show the call' }).click();
   await callView(pa).waitFor();
   await controls(pa).getByRole('button', { name: 'More options' }).click();
