@@ -129,6 +129,9 @@ type participantView struct {
 	// Stream is "whip" (a publisher such as OBS) or "whep" (a viewer);
 	// absent for people in the call.
 	Stream string `json:"stream,omitempty"`
+	// Speaking is set in a call's snapshot, so someone joining while
+	// another talks on sees the ring without waiting for a pause.
+	Speaking bool `json:"speaking,omitempty"`
 }
 
 // callView is GET /api/v1/channels/{id}/call.
@@ -157,8 +160,11 @@ func (c *call) view() callView {
 		v.Hands = []string{}
 	}
 	for _, m := range c.members {
-		v.Participants = append(v.Participants, participantView{ID: m.id, UserID: m.userID, Muted: m.muted.Load(), JoinedAt: m.joinedAt,
-			Stream: m.stream.kindName()})
+		m.mu.Lock() // never held while taking c.mu: no lock-order cycle
+		speaking := m.speaking
+		m.mu.Unlock()
+		v.Participants = append(v.Participants, participantView{ID: m.id, UserID: m.userID, Muted: m.muted.Load(),
+			JoinedAt: m.joinedAt, Stream: m.stream.kindName(), Speaking: speaking})
 	}
 	slices.SortFunc(v.Participants, func(a, b participantView) int { return a.JoinedAt.Compare(b.JoinedAt) })
 	return v

@@ -284,6 +284,14 @@ func TestCallSpeakingIndicator(t *testing.T) {
 	if !strings.Contains(string(ev.Data), `"speaking":true`) || !strings.Contains(string(ev.Data), ann.pid) {
 		t.Fatalf("speaking event %s", ev.Data)
 	}
+	// Someone joining now learns who is talking from the call's snapshot.
+	var running callView
+	f.ts.mustDo("GET", "/api/v1/channels/"+f.channel+"/call", f.tokens["cat"], nil, &running, 200)
+	for _, p := range running.Participants {
+		if p.Speaking != (p.ID == ann.pid) {
+			t.Fatalf("snapshot %+v: only ann (%s) is speaking", running.Participants, ann.pid)
+		}
+	}
 	ann.level.Store(110) // silent again
 	ev = ben.event("call_speaking")
 	if !strings.Contains(string(ev.Data), `"speaking":false`) {

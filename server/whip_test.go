@@ -640,7 +640,7 @@ func TestWHIPLeavesWithItsUserAndItsRoom(t *testing.T) {
 	lostCancel()
 	lost.pc.Close()
 	ann.eventWith("call_participant_state", `"state":"reconnecting"`, 30*time.Second)
-	left = ann.eventWith("call_participant_left", lost.pid, reconnectGrace+20*time.Second)
+	left = ann.eventWith("call_participant_left", lost.pid, f.ts.cfg.ReconnectGrace+20*time.Second)
 	if !strings.Contains(string(left), "connection") {
 		t.Fatalf("left event %s", left)
 	}

@@ -255,12 +255,20 @@ class Server {
 /**
  * launchBrowser starts headless chromium ($CHROMIUM or /usr/bin/chromium)
  * with fake media devices. Use newPage(browser) for a fresh context per user.
+ *
+ * Options for the failure paths of calls: fakeDevices: false leaves the
+ * browser with no camera or microphone at all (headless Chromium has none
+ * of its own); fakeUI: false stops granting media permissions on its own,
+ * so getUserMedia is refused unless a context was granted them. args are
+ * further Chromium flags.
  */
-export async function launchBrowser() {
+export async function launchBrowser({ fakeDevices = true, fakeUI = true, args = [] } = {}) {
+  const flags = CHROMIUM_ARGS.filter((f) => (fakeDevices || f !== '--use-fake-device-for-media-stream')
+    && (fakeUI || f !== '--use-fake-ui-for-media-stream'));
   const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
     headless: true,
-    args: CHROMIUM_ARGS,
+    args: [...flags, ...args],
   });
   track('browsers', browser);
   return browser;
@@ -352,7 +360,7 @@ async function reportFailure(name, { servers, pages }) {
   for (const [i, page] of pages.entries()) {
     if (page.isClosed()) continue;
     try {
-      const file = await screenshot(page, `FAILED-${name}-${i + 1}`);
+      const file = await screenshot(page, `FAILED-${safeName(name).slice(0, 80)}-${i + 1}`);
       process.stderr.write(`\nscreenshot of page ${i + 1} (${page.url()}): ${file}\n`);
     } catch (err) {
       process.stderr.write(`\nscreenshot of page ${i + 1} failed: ${err.message}\n`);

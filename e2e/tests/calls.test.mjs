@@ -3,106 +3,10 @@
 // reactions and host mute; DM ringing (accept, decline with a reply, no
 // answer). Chromium's fake devices supply the microphone, camera and screen.
 import assert from 'node:assert/strict';
+import { test, launchBrowser, newPage, login, screenshot } from '../lib/harness.mjs';
 import {
-  test, startServer, launchBrowser, newPage, login, screenshot, strongPassword,
-} from '../lib/harness.mjs';
-import { apiAs } from '../lib/api.mjs';
-
-const sidebarOf = (page) => page.getByRole('navigation', { name: 'Sidebar' });
-const roomLog = (page) => page.getByRole('log', { name: /^Messages in / });
-const callView = (page) => page.locator('section.call-view:not([hidden])');
-const controls = (page) => callView(page).getByRole('toolbar', { name: 'Call controls' });
-
-/**
- * instrument records every RTCPeerConnection the page makes, so a test can
- * read its getStats() the way chrome://webrtc-internals would. It is test
- * code injected before the app loads; the app knows nothing of it.
- */
-async function instrument(page) {
-  await page.context().addInitScript(() => {
-    const Native = window.RTCPeerConnection;
-    window.__pcs = [];
-    window.RTCPeerConnection = class extends Native {
-      constructor(...args) {
-        super(...args);
-        window.__pcs.push(this);
-      }
-    };
-  });
-}
-
-/** inbound sums inbound-rtp bytes of one kind over the page's open connections. */
-function inbound(page, kind) {
-  return page.evaluate(async (k) => {
-    let bytes = 0;
-    for (const pc of window.__pcs || []) {
-      if (pc.connectionState === 'closed') continue;
-      const stats = await pc.getStats();
-      stats.forEach((s) => {
-        if (s.type === 'inbound-rtp' && s.kind === k) bytes += s.bytesReceived || 0;
-      });
-    }
-    return bytes;
-  }, kind);
-}
-
-/** inboundGrows waits until inbound bytes of a kind are flowing (and still growing). */
-async function inboundGrows(page, kind, what) {
-  const deadline = Date.now() + 20_000;
-  let first = 0;
-  while (Date.now() < deadline) {
-    first = await inbound(page, kind);
-    if (first > 0) break;
-    await page.waitForTimeout(250);
-  }
-  assert.ok(first > 0, `${what}: no inbound ${kind} bytes within 20 s`);
-  while (Date.now() < deadline) {
-    await page.waitForTimeout(400);
-    const now = await inbound(page, kind);
-    if (now > first) return now;
-  }
-  assert.fail(`${what}: inbound ${kind} bytes stopped at ${first}`);
-}
-
-async function openRoom(page, id) {
-  await sidebarOf(page).locator(`a.room-link[data-channel-id="${id}"]`).click();
-  await page.waitForURL((url) => url.pathname === `/channels/${id}`);
-  await roomLog(page).waitFor();
-}
-
-/** preflight confirms the pre-flight dialog (the microphone is on by default). */
-async function preflight(page, button, { camera = false } = {}) {
-  const dialog = page.getByRole('dialog');
-  await dialog.waitFor();
-  if (camera) {
-    await dialog.getByRole('button', { name: 'Camera off' }).click();
-    await dialog.getByRole('button', { name: 'Camera on' }).waitFor();
-  }
-  const go = dialog.getByRole('button', { name: button, exact: true });
-  await go.and(page.locator(':enabled')).waitFor();
-  await go.click();
-  await dialog.waitFor({ state: 'detached' });
-}
-
-async function leave(page) {
-  const view = callView(page);
-  if (await view.isVisible()) await controls(page).getByRole('button', { name: 'Leave call' }).click();
-  else await page.locator('.call-widget').getByRole('button', { name: 'Leave call' }).click();
-  await page.locator('section.call-view').waitFor({ state: 'hidden' });
-}
-
-async function setup(users, args = []) {
-  const passwords = Object.fromEntries(users.map((u) => [u, strongPassword()]));
-  const server = await startServer({
-    users: users.map((u, i) => ({ username: u, password: passwords[u], admin: i === 0 })),
-    args,
-  });
-  const apis = {};
-  for (const u of users) apis[u] = await apiAs(server.url, u, passwords[u]);
-  const team = await apis[users[0]].call('POST', '/teams', { name: 'acme', display_name: 'Acme' });
-  for (const u of users.slice(1)) await apis[users[0]].call('POST', `/teams/${team.id}/members`, { user_id: apis[u].user.id });
-  return { server, passwords, apis, team };
-}
+  sidebarOf, roomLog, callView, controls, instrument, inboundGrows, openRoom, preflight, leave, setup,
+} from '../lib/calls.mjs';
 
 test('a channel call: audio both ways, the live card, screen share, hands, reactions, host mute, then the log', async () => {
   const { server, passwords, apis, team } = await setup(['alice', 'bob', 'carol']);
@@ -201,14 +105,19 @@ test('a channel call: audio both ways, the live card, screen share, hands, react
   for (const page of [pa, pb, pc]) assert.deepEqual(page.problems, [], 'no page errors or CSP violations');
 });
 
-test('DM calls ring: accepted, then declined with a reply posted in the DM', async () => {
+test('DM calls ring on every device: accepted, declined with a reply posted in the DM, dismissed on one device', async () => {
   const { server, passwords, apis } = await setup(['alice', 'bob']);
   const dm = await apis.alice.call('POST', '/dms', { user_ids: [apis.bob.user.id] });
 
   const browser = await launchBrowser();
-  const [pa, pb] = await Promise.all([newPage(browser), newPage(browser)]);
+  // Bob is logged in twice: pb2 is his other device.
+  const [pa, pb, pb2] = await Promise.all([newPage(browser), newPage(browser), newPage(browser)]);
   await Promise.all([instrument(pa), instrument(pb)]);
-  await Promise.all([login(pa, server.url, 'alice', passwords.alice), login(pb, server.url, 'bob', passwords.bob)]);
+  await Promise.all([
+    login(pa, server.url, 'alice', passwords.alice),
+    login(pb, server.url, 'bob', passwords.bob),
+    login(pb2, server.url, 'bob', passwords.bob),
+  ]);
   await openRoom(pa, dm.id);
 
   // Alice calls; bob, elsewhere in the app, gets the popup and the DM lights up.
@@ -216,7 +125,9 @@ test('DM calls ring: accepted, then declined with a reply posted in the DM', asy
   await preflight(pa, 'Call');
   await pa.locator('.room-call-bar.is-calling').getByText('Calling bob…').waitFor();
   const popup = pb.getByRole('alertdialog', { name: 'alice' });
+  const popup2 = pb2.getByRole('alertdialog', { name: 'alice' });
   await popup.waitFor();
+  await popup2.waitFor();
   await sidebarOf(pb).locator(`a.room-link.is-ringing[data-channel-id="${dm.id}"]`).waitFor();
   await pa.locator('.call-widget').getByText('Calling bob…').waitFor();
   await pb.waitForTimeout(400); // let the popup's entrance animation finish
@@ -228,6 +139,8 @@ test('DM calls ring: accepted, then declined with a reply posted in the DM', asy
   await pb.waitForURL((url) => url.pathname === `/channels/${dm.id}`);
   await Promise.all([inboundGrows(pa, 'audio', 'alice hears bob'), inboundGrows(pb, 'audio', 'bob hears alice')]);
   await sidebarOf(pb).locator(`a.room-link.is-ringing[data-channel-id="${dm.id}"]`).waitFor({ state: 'detached' });
+  await popup2.waitFor({ state: 'detached' });
+  await sidebarOf(pb2).locator(`a.room-link.is-ringing[data-channel-id="${dm.id}"]`).waitFor({ state: 'detached' });
   await pa.locator('.room-call-bar.is-calling').waitFor({ state: 'detached' });
   await leave(pb);
   await leave(pa);
@@ -238,15 +151,35 @@ test('DM calls ring: accepted, then declined with a reply posted in the DM', asy
   await pa.getByRole('button', { name: 'Start a call' }).click();
   await preflight(pa, 'Call');
   await popup.waitFor();
+  await popup2.waitFor();
   await popup.getByRole('button', { name: 'Decline with a message' }).click();
   await popup.getByRole('button', { name: "Can't talk now, I'll call you back." }).click();
   await popup.waitFor({ state: 'detached' });
+  await popup2.waitFor({ state: 'detached' }); // declining stops the ring on every device
   await pa.locator('.room-call-bar.is-declined').getByText('Declined').waitFor();
   await roomLog(pa).locator('article.post', { hasText: "Can't talk now, I'll call you back." }).waitFor();
   await pa.locator('section.call-view').waitFor({ state: 'hidden' });
   await pa.locator('.call-widget').waitFor({ state: 'hidden' });
 
-  for (const page of [pa, pb]) assert.deepEqual(page.problems, [], 'no page errors or CSP violations');
+  // A third time bob dismisses it on one device: the other rings on, and
+  // alice still sees it ringing; there he declines with a reply he types.
+  await pa.locator('.room-call-bar.is-declined').getByRole('button', { name: 'Call again' }).click();
+  await preflight(pa, 'Call');
+  await popup.waitFor();
+  await popup2.waitFor();
+  await popup.getByRole('button', { name: 'Dismiss' }).click();
+  await popup.waitFor({ state: 'detached' });
+  await pb.waitForTimeout(1000);
+  assert.ok(await popup2.isVisible(), 'still ringing on the other device');
+  assert.match(await pa.locator('.room-call-bar').textContent(), /Calling bob…/);
+  await popup2.getByRole('button', { name: 'Decline with a message' }).click();
+  await popup2.getByRole('textbox', { name: 'Your reply' }).fill('Driving, back at six');
+  await popup2.getByRole('button', { name: 'Send' }).click();
+  await popup2.waitFor({ state: 'detached' });
+  await roomLog(pa).locator('article.post', { hasText: 'Driving, back at six' }).waitFor();
+  await pa.locator('.room-call-bar.is-declined').getByText('Declined').waitFor();
+
+  for (const page of [pa, pb, pb2]) assert.deepEqual(page.problems, [], 'no page errors or CSP violations');
 });
 
 test('a DM call nobody answers: Call again and a missed call; a full call and a call link you may not use', async () => {

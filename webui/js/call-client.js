@@ -16,6 +16,19 @@
 
 const CONNECT_TIMEOUT_MS = 20_000;
 const SOURCES = ['screen_audio', 'screen', 'camera', 'mic'];
+// RELAY_KEY is a switch for tests and troubleshooting (docs/TURN.md): with
+// localStorage["calls.iceTransportPolicy"] = "relay" this browser sends its
+// call media only through the TURN relays the server hands out.
+const RELAY_KEY = 'calls.iceTransportPolicy';
+
+/** iceTransportPolicy is 'relay' when this browser was switched to relay-only media, else 'all'. */
+export function iceTransportPolicy() {
+  try {
+    return localStorage.getItem(RELAY_KEY) === 'relay' ? 'relay' : 'all';
+  } catch {
+    return 'all';
+  }
+}
 
 /**
  * parseStreamId reads "<participant id>_<source>" (a source the server had
@@ -60,7 +73,9 @@ export class CallClient {
 
   /** start builds the connection and sends the first offer. */
   start({ iceServers = [], mic = null, camera = null }) {
-    const pc = new RTCPeerConnection({ iceServers, bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require' });
+    const pc = new RTCPeerConnection({
+      iceServers, iceTransportPolicy: iceTransportPolicy(), bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require',
+    });
     this.pc = pc;
     pc.onicecandidate = ({ candidate }) => {
       if (candidate && candidate.candidate) this.send('call_signal', { type: 'candidate', candidate: candidate.toJSON() });

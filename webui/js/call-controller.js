@@ -6,7 +6,7 @@
 // media itself is call-client.js.
 import * as api from './api.js';
 import { el } from './dom.js';
-import { CallClient } from './call-client.js';
+import { CallClient, iceTransportPolicy } from './call-client.js';
 import * as media from './call-media.js';
 import { Ringer } from './ringer.js';
 import { confirmDialog } from './dialog.js';
@@ -42,6 +42,7 @@ export const JOIN_ERRORS = {
 };
 
 const MEDIA_FAILED = 'The call\'s audio and video could not connect. The server\'s UDP media port (its --rtc-port setting, 8443 by default) is probably blocked by a firewall: ask your admin to open it. The fallback over TCP through the web port did not get through either.';
+const RELAY_FAILED = 'The call\'s audio and video could not connect through the server\'s TURN relay, and this browser is set to use nothing else (the calls.iceTransportPolicy test switch in its local storage). Remove that switch, or ask your admin whether TURN is on and its port (--turn-port, 3478 by default) is open.';
 const TCP_NOTICE = 'Media is using the TCP fallback through the web port because the UDP port (--rtc-port) is not reachable: audio may lag. Ask your admin to open that UDP port for the best quality.';
 
 export class Calls {
@@ -365,7 +366,7 @@ export class Calls {
       muted: Boolean(p.muted),
       joinedAt: p.joined_at,
       stream: p.stream || '', // "whip": a publisher such as OBS; "whep": a viewer
-      speaking: old?.speaking || false,
+      speaking: typeof p.speaking === 'boolean' ? p.speaking : old?.speaking || false,
       state: old?.state || 'connected',
     });
   }
@@ -486,7 +487,7 @@ export class Calls {
     if (pid === s.myPid) {
       const why = {
         'connection lost': 'Your connection to the call was lost, so you left it.',
-        'connection failed': MEDIA_FAILED,
+        'connection failed': iceTransportPolicy() === 'relay' ? RELAY_FAILED : MEDIA_FAILED,
         'removed by the host': 'The host removed you from the call.',
       }[reason];
       if (why) this.finish(s, { error: why });
@@ -755,7 +756,7 @@ export class Calls {
       s.phase = 'reconnecting';
     } else if (state === 'failed') {
       this.socket.send('call_leave');
-      this.finish(s, { error: MEDIA_FAILED });
+      this.finish(s, { error: iceTransportPolicy() === 'relay' ? RELAY_FAILED : MEDIA_FAILED });
       return;
     }
     this.changed();
@@ -959,28 +960,41 @@ export class Calls {
     deviceSettingsDialog({ calls: this });
   }
 
-  /** switchMic re-opens the microphone after a device or processing change. */
+  /**
+   * switchMic re-opens the microphone after a device or processing change.
+   * The old track (and the meter's copy of it) stops first: Chromium keeps
+   * a device's noise suppression and echo cancellation as they are while
+   * any track of it is live, so a new track opened beside the old one
+   * would silently keep the old processing.
+   */
   async switchMic() {
     const s = this.session;
     if (!s?.mic) return;
+    s.meter?.stop();
+    s.meter = null;
+    s.mic.stop();
+    s.mic = null;
     let track;
     try {
       track = await media.openMic();
     } catch (err) {
-      this.ui.showError(err.message);
+      if (this.session === s && !s.ended) {
+        await this.client?.setMic(null);
+        this.applyMute(s, true);
+        this.ui.showError(`${err.message} You are muted until a microphone works.`);
+      }
       return;
     }
-    if (this.session !== s) {
+    if (this.session !== s || s.ended) {
       track.stop();
       return;
     }
-    const old = s.mic;
     s.mic = track;
     track.enabled = !s.muted;
     await this.client?.setMic(track);
     this.client?.setMicEnabled(!s.muted);
-    old.stop();
     this.startMeter(s);
+    this.changed();
   }
 
   async switchCamera() {

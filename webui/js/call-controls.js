@@ -75,7 +75,12 @@ export function callControls({ calls, compact = false, onExpand = null }) {
     }
     const list = el('div', { class: 'reaction-bar' }, QUICK_REACTIONS.map((emoji) => {
       const b = el('button', { type: 'button', class: 'reaction-bar-button', 'aria-label': `React with ${emoji}`, title: emoji }, emoji);
-      b.addEventListener('click', () => calls.react(emoji));
+      b.addEventListener('click', () => {
+        calls.react(emoji);
+        // Closed after one: left open, the bar covers the hints above the controls.
+        closePopover();
+        anchor.focus({ preventScroll: true });
+      });
       return b;
     }));
     openPopover(anchor, list, { label: 'Reactions', placement: 'above', className: 'popover-reactions' });

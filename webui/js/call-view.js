@@ -12,6 +12,9 @@ import { callControls } from './call-controls.js';
 import { elapsed } from './call-card.js';
 
 const REACTION_MS = 4200;
+// A reaction someone joining finds in the call (the server keeps them for
+// 8 s) floats at least this long, so it is seen however long joining took.
+const LATE_REACTION_MS = 2500;
 
 /** callView returns {node, focus(), destroy()}; it redraws on the controller's changes. */
 export function callView({ calls, state, popout = false }) {
@@ -198,8 +201,7 @@ export function callView({ calls, state, popout = false }) {
   function floatReaction(r) {
     const s = calls.session;
     if (!s) return;
-    const left = REACTION_MS - (r.age || 0);
-    if (left < 600) return;
+    const left = r.age > 0 ? Math.max(LATE_REACTION_MS, REACTION_MS - r.age) : REACTION_MS;
     const who = r.participant_id === s.myPid ? 'You' : state.userName(r.user_id);
     const item = el('div', { class: 'call-reaction', role: 'img', 'aria-label': `${who} reacted ${r.emoji}` },
       el('span', { class: 'call-reaction-emoji' }, r.emoji),

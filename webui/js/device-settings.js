@@ -48,7 +48,7 @@ export function deviceSettingsDialog({ calls }) {
     section('Keyboard shortcuts',
       el('dl', { class: 'shortcut-list' },
         el('dt', null, el('kbd', null, MUTE_SHORTCUT)), el('dd', null, 'Mute or unmute yourself during a call'),
-        el('dt', null, el('kbd', null, 'Esc')), el('dd', null, 'Close a menu, the pop-up or this dialog'))),
+        el('dt', null, el('kbd', null, 'Esc')), el('dd', null, 'Close a menu or this dialog; dismiss a ringing call; from the full call view, back to the chat'))),
   ];
 
   let meter = null;
@@ -93,8 +93,11 @@ export function deviceSettingsDialog({ calls }) {
   async function micChanged() {
     media.savePrefs({ micId: mic.input.value, noiseSuppression: noise.input.checked, echoCancellation: echo.input.checked });
     if (calls.session?.mic) {
-      await calls.switchMic();
+      // The meter's copy of the microphone goes first, so the new
+      // processing choices can take effect (see switchMic).
       meter?.stop();
+      meter = null;
+      await calls.switchMic();
       meter = calls.session?.mic ? new media.LevelMeter(calls.session.mic, (v) => level.set(v)) : null;
     } else if (ownMic) {
       meter?.stop();

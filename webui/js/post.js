@@ -109,18 +109,31 @@ function files(post) {
         title: `${f.name} (${fmt.size(f.size)})`,
       }, el('img', { src: api.fileURL(f.id), alt: f.name, loading: 'lazy', decoding: 'async' }));
     }
-    return el('a', {
-      class: 'file-card',
-      href: api.fileURL(f.id, { download: true }),
-      download: f.name,
-      title: `Download ${f.name}`,
-    },
-    el('span', { class: 'file-icon', 'aria-hidden': 'true' }, icon('file', { size: 20 })),
-    el('span', { class: 'file-text' },
-      el('span', { class: 'file-name' }, f.name),
-      el('span', { class: 'file-size' }, [fmt.size(f.size), extension(f.name)].filter(Boolean).join(' · '))),
-    el('span', { class: 'file-download', 'aria-hidden': 'true' }, icon('download', { size: 16 })));
+    const card = fileCard(f);
+    // Sound and video (call recordings among them) play in the browser's
+    // own player; only the header's metadata loads until someone presses play.
+    if (type.startsWith('video/') || type.startsWith('audio/')) {
+      const player = el(type.startsWith('audio/') ? 'audio' : 'video', {
+        class: 'file-player', controls: true, preload: 'metadata', src: api.fileURL(f.id), 'aria-label': f.name,
+      });
+      return el('figure', { class: 'file-media' }, player, card);
+    }
+    return card;
   }));
+}
+
+function fileCard(f) {
+  return el('a', {
+    class: 'file-card',
+    href: api.fileURL(f.id, { download: true }),
+    download: f.name,
+    title: `Download ${f.name}`,
+  },
+  el('span', { class: 'file-icon', 'aria-hidden': 'true' }, icon('file', { size: 20 })),
+  el('span', { class: 'file-text' },
+    el('span', { class: 'file-name' }, f.name),
+    el('span', { class: 'file-size' }, [fmt.size(f.size), extension(f.name)].filter(Boolean).join(' · '))),
+  el('span', { class: 'file-download', 'aria-hidden': 'true' }, icon('download', { size: 16 })));
 }
 
 function extension(name) {
