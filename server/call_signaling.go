@@ -50,9 +50,13 @@ func (s *Server) handleCallJoin(ctx context.Context, c *hub.Client, data json.Ra
 	return &hub.Frame{Type: "call_joined", Data: b}
 }
 
-// iceServers are the STUN/TURN servers a client should use: ours, with
-// fresh short-lived credentials, named the way the client reaches us.
+// iceServers are the STUN/TURN servers a client should use: the ones an
+// admin set (ice_servers), else ours, with fresh short-lived credentials,
+// named the way the client reaches us.
 func (s *Server) iceServers(c *hub.Client, u *store.User) []turn.ICEServer {
+	if configured := s.configuredICEServers(); len(configured) > 0 {
+		return configured
+	}
 	if s.turn == nil {
 		return []turn.ICEServer{}
 	}
@@ -101,6 +105,9 @@ func (s *Server) handleCallTrack(ctx context.Context, c *hub.Client, data json.R
 	var f callTrackFrame
 	if err := json.Unmarshal(data, &f); err != nil || f.TrackID == "" || len(f.TrackID) > 128 {
 		return frameError("bad_frame", "call_track needs {track_id, source}")
+	}
+	if f.Source == sfu.SourceCamera && !s.settingBool("video_allowed") {
+		return frameError("video_disabled", "cameras are turned off for calls in this workspace")
 	}
 	if err := m.peer.SetTrackSource(f.TrackID, f.Source); err != nil {
 		return frameError("bad_frame", err.Error())

@@ -578,27 +578,6 @@ func (s *Server) listCalls(w http.ResponseWriter, r *http.Request, p *principal)
 	writeJSON(w, http.StatusOK, map[string]any{"calls": cs, "has_more": more})
 }
 
-// adminCalls lists running calls with per-track traffic and loss.
-func (s *Server) adminCalls(w http.ResponseWriter, r *http.Request, p *principal) {
-	s.calls.mu.Lock()
-	cls := make([]*call, 0, len(s.calls.byRoom))
-	for _, c := range s.calls.byRoom {
-		cls = append(cls, c)
-	}
-	s.calls.mu.Unlock()
-	type adminCall struct {
-		callView
-		DurationSeconds int64            `json:"duration_s"`
-		Tracks          []sfu.TrackStats `json:"tracks"`
-	}
-	out := []adminCall{}
-	for _, c := range cls {
-		v := c.view()
-		out = append(out, adminCall{callView: v, DurationSeconds: int64(time.Since(v.StartedAt).Seconds()), Tracks: c.media.Stats()})
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"calls": out})
-}
-
 // closeCrashedCalls ends calls a crash left open, keeping their attendees,
 // and turns their messages into logs.
 func (s *Server) closeCrashedCalls(ctx context.Context) error {

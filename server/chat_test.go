@@ -378,7 +378,9 @@ func upload(t *testing.T, ts *testServer, tok, channel, name string, content []b
 func TestUploads(t *testing.T) {
 	f := newChatFixture(t)
 	ts := f.ts
-	ts.cfg.MaxUpload = 1 << 20
+	ts.settings.mu.Lock()
+	ts.settings.values["max_upload_bytes"] = 1 << 20
+	ts.settings.mu.Unlock()
 
 	resp := upload(t, ts, f.aliceT, f.public, "big.bin", bytes.Repeat([]byte{1}, 1<<20+1))
 	resp.Body.Close()

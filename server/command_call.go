@@ -16,7 +16,11 @@ var cmdCall = &command{
 	Help:  "start or join this room's call, leave it, end it for everyone (host), or get its link",
 	Run: func(cc *commandCall) (*commandResult, error) {
 		sub, rest, _ := strings.Cut(cc.args, " ")
-		switch strings.ToLower(sub) {
+		sub = strings.ToLower(sub)
+		if (sub == "start" || sub == "join") && !cc.s.callsAllowedIn(cc.room.Kind) {
+			return nil, errCallsDisabled(cc.room.Kind)
+		}
+		switch sub {
 		case "start":
 			if err := cc.room.canPost(); err != nil {
 				return nil, err

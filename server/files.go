@@ -31,7 +31,8 @@ func (s *Server) uploadFiles(w http.ResponseWriter, r *http.Request, p *principa
 	// A large upload on a slow link outlasts the server's read timeout.
 	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(30 * time.Minute))
 	const maxFiles = 10
-	r.Body = http.MaxBytesReader(w, r.Body, maxFiles*(s.cfg.MaxUpload+64<<10))
+	maxUpload := int64(s.settingInt("max_upload_bytes")) // --max-upload, or the admin's setting
+	r.Body = http.MaxBytesReader(w, r.Body, maxFiles*(maxUpload+64<<10))
 	mr, err := r.MultipartReader()
 	if err != nil {
 		s.writeError(w, r, errorf(http.StatusBadRequest, "bad_upload", "send multipart/form-data with one or more \"file\" parts"))
@@ -44,7 +45,7 @@ func (s *Server) uploadFiles(w http.ResponseWriter, r *http.Request, p *principa
 			break
 		}
 		if err != nil {
-			s.writeError(w, r, uploadError(err, s.cfg.MaxUpload))
+			s.writeError(w, r, uploadError(err, maxUpload))
 			return
 		}
 		if part.FormName() != "file" {
@@ -56,10 +57,10 @@ func (s *Server) uploadFiles(w http.ResponseWriter, r *http.Request, p *principa
 			return
 		}
 		name := filestore.SafeName(part.FileName())
-		blob, err := s.files.Put(part, name, s.cfg.MaxUpload)
+		blob, err := s.files.Put(part, name, maxUpload)
 		part.Close()
 		if err != nil {
-			s.writeError(w, r, uploadError(err, s.cfg.MaxUpload))
+			s.writeError(w, r, uploadError(err, maxUpload))
 			return
 		}
 		f := &store.File{SHA256: blob.SHA256, Name: name, Size: blob.Size, ContentType: blob.ContentType,

@@ -87,6 +87,7 @@ func (s *Server) announcePresence() {
 
 	if len(changes) > 0 && !s.hub.Closed() {
 		s.publishPresence(changes)
+		s.recordLastSeen(changes)
 	}
 
 	p.mu.Lock()
@@ -95,6 +96,20 @@ func (s *Server) announcePresence() {
 		time.AfterFunc(presenceBatch, s.announcePresence)
 	} else {
 		p.flushing = false
+	}
+}
+
+// recordLastSeen keeps when users were last seen (the admin's user list):
+// every status change of the batch, in one write.
+func (s *Server) recordLastSeen(changes []presenceEvent) {
+	ids := make([]string, len(changes))
+	for i, c := range changes {
+		ids[i] = c.UserID
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := s.store.TouchLastSeen(ctx, ids, time.Now()); err != nil && !s.hub.Closed() {
+		s.log.Warn("presence: record last seen", "err", err)
 	}
 }
 

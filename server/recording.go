@@ -99,6 +99,9 @@ func (s *Server) setRecording(ctx context.Context, cl *call, u *store.User, on b
 	if !s.settingBool("recording_allowed") {
 		return errorf(403, "recording_disabled", "recording is turned off in this workspace")
 	}
+	if s.settingString("recording_by") == "admins" && u.Role != store.RoleAdmin {
+		return errorf(403, "recording_admins_only", "only admins may record calls in this workspace")
+	}
 	dir := filepath.Join(s.cfg.DataDir, "files", "tmp")
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err

@@ -8,7 +8,7 @@ import (
 
 // routes is the one routing table of the server.
 func (s *Server) routes() http.Handler {
-	mux := http.NewServeMux()
+	mux := &routeMux{ServeMux: http.NewServeMux()}
 
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /readyz", s.readyz)
@@ -18,6 +18,11 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /api/v1/setup", s.setup)
 	mux.HandleFunc("POST /api/v1/auth/login", s.login)
 	mux.HandleFunc("POST /api/v1/auth/logout", s.authed(s.logout))
+	mux.HandleFunc("POST /api/v1/auth/signup", s.signup)
+	mux.HandleFunc("GET /api/v1/invites/{token}", s.getInvite)
+	mux.HandleFunc("POST /api/v1/invites/{token}", s.acceptInvite)
+	mux.HandleFunc("GET /api/v1/reset/{token}", s.getPasswordReset)
+	mux.HandleFunc("POST /api/v1/reset/{token}", s.usePasswordReset)
 	mux.HandleFunc("GET /api/v1/users/me", s.authed(s.me))
 	mux.HandleFunc("GET /api/v1/users", s.authed(s.listUsers))
 	mux.HandleFunc("POST /api/v1/users", s.adminOnly(s.createUser))
@@ -25,6 +30,11 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("PUT /api/v1/users/{id}/active", s.adminOnly(s.setUserActive))
 	mux.HandleFunc("POST /api/v1/users/{id}/tokens", s.authed(s.createAPIToken))
 	mux.HandleFunc("GET /api/v1/admin/users", s.adminOnly(s.adminListUsers))
+	mux.HandleFunc("PATCH /api/v1/admin/users/{id}", s.adminOnly(s.adminPatchUser))
+	mux.HandleFunc("POST /api/v1/admin/users/{id}/reset-link", s.adminOnly(s.adminResetLink))
+	mux.HandleFunc("GET /api/v1/admin/invites", s.adminOnly(s.adminListInvites))
+	mux.HandleFunc("POST /api/v1/admin/invites", s.adminOnly(s.adminCreateInvite))
+	mux.HandleFunc("DELETE /api/v1/admin/invites/{id}", s.adminOnly(s.adminRevokeInvite))
 	mux.HandleFunc("GET /api/v1/ws", s.authed(s.websocket))
 
 	mux.HandleFunc("GET /api/v1/teams", s.authed(s.listTeams))
@@ -57,9 +67,14 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /api/v1/channels/{id}/call", s.authed(s.getCall))
 	mux.HandleFunc("GET /api/v1/channels/{id}/calls", s.authed(s.listCalls))
 	mux.HandleFunc("GET /api/v1/admin/calls", s.adminOnly(s.adminCalls))
+	mux.HandleFunc("GET /api/v1/admin/calls/history", s.adminOnly(s.adminCallHistory))
+	mux.HandleFunc("POST /api/v1/admin/calls/{channel_id}/end", s.adminOnly(s.adminEndCall))
+	mux.HandleFunc("POST /api/v1/admin/calls/{channel_id}/recording/stop", s.adminOnly(s.adminStopRecording))
 	mux.HandleFunc("GET /api/v1/admin/settings", s.adminOnly(s.adminGetSettings))
 	mux.HandleFunc("PATCH /api/v1/admin/settings", s.adminOnly(s.adminPatchSettings))
 	mux.HandleFunc("GET /api/v1/admin/audit", s.adminOnly(s.adminAudit))
+	mux.HandleFunc("GET /api/v1/admin/system", s.adminOnly(s.adminSystem))
+	mux.HandleFunc("GET /api/v1/admin/support-bundle", s.adminOnly(s.adminSupportBundle))
 	mux.HandleFunc("GET /api/v1/settings", s.authed(s.publicSettings))
 	mux.HandleFunc("GET /call/{id}", s.callLinkPage)
 
@@ -83,10 +98,28 @@ func (s *Server) routes() http.Handler {
 	// Cross-origin browser requests that change state are refused (Fetch
 	// metadata and Origin checks), so a cookie alone never authorises
 	// another site's form post. Bearer-token clients send neither header.
+	s.routePatterns = mux.patterns
 	var h http.Handler = mux
 	h = http.NewCrossOriginProtection().Handler(h)
 	h = securityHeaders(h)
 	return s.metrics.instrument(h)
+}
+
+// routeMux is a ServeMux that remembers its patterns, so tests can walk
+// every route (e.g. every admin route refuses members).
+type routeMux struct {
+	*http.ServeMux
+	patterns []string
+}
+
+func (m *routeMux) HandleFunc(pattern string, h func(http.ResponseWriter, *http.Request)) {
+	m.ServeMux.HandleFunc(pattern, h)
+	m.patterns = append(m.patterns, pattern)
+}
+
+func (m *routeMux) Handle(pattern string, h http.Handler) {
+	m.ServeMux.Handle(pattern, h)
+	m.patterns = append(m.patterns, pattern)
 }
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {

@@ -102,6 +102,13 @@ type Server struct {
 	setupMu   sync.Mutex
 	setupCode string // one-time code for the first admin; "" once used
 
+	startedAt time.Time
+	logs      *logRing // recent log lines for the support bundle
+	retention retention
+	trackRate trackRates // bitrate samples for the admin's call list
+
+	routePatterns []string // every route, as registered
+
 	secureCookie bool
 }
 
@@ -141,9 +148,13 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		st.Close()
 		return nil, err
 	}
+	logs := newLogRing()
 	s := &Server{
 		cfg:          cfg,
-		log:          cfg.Logger,
+		log:          slog.New(newRingHandler(cfg.Logger.Handler(), logs)),
+		logs:         logs,
+		startedAt:    time.Now().UTC(),
+		retention:    newRetention(),
 		store:        st,
 		hub:          hub.New(),
 		loginIP:      limiter.New(20, 3*time.Second, nil),
@@ -209,7 +220,7 @@ func (s *Server) Serve(ctx context.Context) error {
 		mux.close()
 		return fmt.Errorf("--rtc-port: listen on %s/udp: %w", s.cfg.RTCAddr, err)
 	}
-	s.sfu, err = sfu.New(sfu.Config{UDP: udp, TCP: mux.ice, PublicIPs: s.cfg.PublicIPs, Loopback: s.cfg.ICELoopback, Logger: s.log})
+	s.sfu, err = sfu.New(sfu.Config{UDP: udp, TCP: mux.ice, PublicIPs: s.settingStrings("public_ips"), Loopback: s.cfg.ICELoopback, Logger: s.log})
 	if err != nil {
 		udp.Close()
 		mux.close()
@@ -256,6 +267,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	errc := make(chan error, 1)
 	go func() { errc <- s.http.Serve(ln) }()
 	go s.janitor(ctx)
+	go s.runRetention(ctx)
 
 	urls := advertisedURLs(scheme, ln.Addr().(*net.TCPAddr), s.cfg.Domain)
 	s.log.Info("calls is ready", "url", urls[0], "version", s.cfg.Version, "data", s.cfg.DataDir)

@@ -151,6 +151,12 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 
 // startSession creates a session, sets the cookie and answers like login.
 func (s *Server) startSession(w http.ResponseWriter, r *http.Request, u *store.User) {
+	s.startSessionStatus(w, r, u, http.StatusOK)
+}
+
+// startSessionStatus is startSession answering with status (201 for a
+// new account).
+func (s *Server) startSessionStatus(w http.ResponseWriter, r *http.Request, u *store.User, status int) {
 	tok, hash := auth.NewToken()
 	if _, err := s.store.CreateSession(r.Context(), hash, u.ID, s.cfg.SessionTTL, r.UserAgent(), clientIP(r)); err != nil {
 		s.writeError(w, r, err)
@@ -166,7 +172,10 @@ func (s *Server) startSession(w http.ResponseWriter, r *http.Request, u *store.U
 		SameSite: http.SameSiteLaxMode,
 	})
 	s.log.Info("login", "user", u.Username, "ip", clientIP(r))
-	writeJSON(w, http.StatusOK, loginResponse{Token: tok, User: u})
+	if err := s.store.TouchLastSeen(r.Context(), []string{u.ID}, time.Now()); err != nil {
+		s.log.Warn("record last seen", "user", u.Username, "err", err)
+	}
+	writeJSON(w, status, loginResponse{Token: tok, User: u})
 }
 
 func (s *Server) logout(w http.ResponseWriter, r *http.Request, p *principal) {

@@ -3,14 +3,19 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"maps"
 	"net/http"
+	"net/netip"
+	"slices"
 	"sort"
-	"strconv"
+	"strings"
 	"sync"
 	"time"
 
 	"calls/store"
+	"calls/turn"
 )
 
 // Workspace settings are changed at runtime by admins (GET/PATCH
@@ -21,15 +26,21 @@ import (
 // setting describes one setting.
 type setting struct {
 	Key         string
-	Kind        string // "bool", "int", "duration", "string"
+	Kind        string // "bool", "int", "duration", "string", "enum", "ips", "ice_servers"
 	Description string
 	Public      bool // sent to every client (the UI adapts to it)
 	Min, Max    int64
+	Options     []string // the values of an "enum"
 	def         func(cfg *Config) any
+	// check validates what needs the database (a team that must exist).
+	check func(ctx context.Context, s *Server, v any) error
+	// apply makes a change take effect where reading the value at each
+	// use is not enough.
+	apply func(s *Server, v any)
 }
 
 var settingDefs = []setting{
-	{Key: "site_name", Kind: "string", Public: true, Max: 64, Description: "name shown in the sidebar and page title",
+	{Key: "site_name", Kind: "string", Public: true, Min: 1, Max: 64, Description: "name shown in the sidebar and page title",
 		def: func(*Config) any { return "calls" }},
 	{Key: "calls_enabled", Kind: "bool", Public: true, Description: "calls are on in this workspace", def: func(*Config) any { return true }},
 	{Key: "calls_in_channels", Kind: "bool", Public: true, Description: "calls in public channels", def: func(*Config) any { return true }},
@@ -44,13 +55,65 @@ var settingDefs = []setting{
 	{Key: "screen_share_allowed", Kind: "bool", Public: true, Description: "screen sharing in calls", def: func(*Config) any { return true }},
 	{Key: "max_call_participants", Kind: "int", Public: true, Min: 2, Max: 10000,
 		Description: "most people in one call (--max-call-participants)", def: func(c *Config) any { return c.MaxCallParticipants }},
-	{Key: "recording_allowed", Kind: "bool", Public: true, Description: "hosts may record calls", def: func(*Config) any { return true }},
+	{Key: "recording_allowed", Kind: "bool", Public: true, Description: "calls may be recorded", def: func(*Config) any { return true }},
 	{Key: "recording_max", Kind: "duration", Min: int64(10 * time.Second), Max: int64(24 * time.Hour),
 		Description: "longest recording (--recording-max)", def: func(c *Config) any { return c.RecordingMax }},
 	{Key: "recording_reminder", Kind: "duration", Min: 0, Max: int64(24 * time.Hour),
 		Description: "how long before the limit the host is reminded (--recording-reminder)", def: func(c *Config) any { return c.RecordingReminder }},
+	{Key: "recording_by", Kind: "enum", Public: true, Options: []string{"host", "admins"},
+		Description: "who may record: the call's host (and admins), or admins only", def: func(*Config) any { return "host" }},
 	{Key: "default_mic_on", Kind: "bool", Public: true, Description: "microphone on when joining", def: func(*Config) any { return true }},
 	{Key: "default_camera_on", Kind: "bool", Public: true, Description: "camera on when joining", def: func(*Config) any { return false }},
+	{Key: "public_ips", Kind: "ips", Max: 8,
+		Description: "addresses advertised in ICE candidates instead of the host's (--public-ip); calls joined from now on use them, the TURN relay address changes at the next start",
+		def:         func(c *Config) any { return slices.Clone(c.PublicIPs) },
+		apply: func(s *Server, v any) {
+			if s.sfu != nil {
+				s.sfu.SetPublicIPs(v.([]string))
+			}
+		}},
+	{Key: "ice_servers", Kind: "ice_servers", Max: 8,
+		Description: "STUN/TURN servers given to call clients, [{urls, username, credential}]; empty: this server's own STUN/TURN",
+		def:         func(*Config) any { return []turn.ICEServer{} }},
+	{Key: "signup", Kind: "enum", Public: true, Options: []string{"closed", "invite", "open"},
+		Description: "who may create an account: admins only (closed), people with an invite link (invite), anyone (open)",
+		def:         func(*Config) any { return "invite" }},
+	{Key: "default_team_id", Kind: "string", Min: 0, Max: 64,
+		Description: "team that people who sign up or accept an invite without a team join; empty: none",
+		def:         func(*Config) any { return "" }, check: checkTeamSetting},
+	{Key: "max_upload_bytes", Kind: "int", Public: true, Min: 1000, Max: 100_000_000_000,
+		Description: "largest uploaded file in bytes (--max-upload)", def: func(c *Config) any { return int(c.MaxUpload) }},
+	{Key: "message_retention_days", Kind: "int", Min: 0, Max: 36500,
+		Description: "delete messages (with their reactions and files) older than this many days; 0 keeps them forever",
+		def:         func(*Config) any { return 0 },
+		apply:       func(s *Server, _ any) { s.retention.kick() }},
+}
+
+// settingDef returns the definition of a key.
+func settingDef(key string) (setting, bool) {
+	for _, d := range settingDefs {
+		if d.Key == key {
+			return d, true
+		}
+	}
+	return setting{}, false
+}
+
+func checkTeamSetting(ctx context.Context, s *Server, v any) error {
+	id := v.(string)
+	if id == "" {
+		return nil
+	}
+	if !store.ValidID(id) {
+		return fmt.Errorf("default_team_id must be a team id or empty")
+	}
+	if _, err := s.store.TeamByID(ctx, id); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("default_team_id: no team %s", id)
+		}
+		return err
+	}
+	return nil
 }
 
 // settings is the live configuration: current values, by key.
@@ -108,12 +171,82 @@ func (d setting) parse(raw json.RawMessage) (any, error) {
 		return dur, nil
 	case "string":
 		var str string
-		if err := json.Unmarshal(raw, &str); err != nil || str == "" || int64(len([]rune(str))) > d.Max {
-			return nil, fmt.Errorf("%s must be 1-%d characters", d.Key, d.Max)
+		if err := json.Unmarshal(raw, &str); err != nil || int64(len([]rune(str))) < d.Min || int64(len([]rune(str))) > d.Max ||
+			strings.TrimSpace(str) != str {
+			return nil, fmt.Errorf("%s must be a string of %d-%d characters without leading or trailing spaces", d.Key, d.Min, d.Max)
 		}
 		return str, nil
+	case "enum":
+		var str string
+		if err := json.Unmarshal(raw, &str); err != nil || !slices.Contains(d.Options, str) {
+			return nil, fmt.Errorf("%s must be one of %s", d.Key, strings.Join(d.Options, ", "))
+		}
+		return str, nil
+	case "ips":
+		var ips []string
+		if err := json.Unmarshal(raw, &ips); err != nil || int64(len(ips)) > d.Max {
+			return nil, fmt.Errorf(`%s must be a list of at most %d IP addresses, e.g. ["203.0.113.7"]`, d.Key, d.Max)
+		}
+		out := []string{}
+		for _, ip := range ips {
+			a, err := netip.ParseAddr(strings.TrimSpace(ip))
+			if err != nil || a.IsUnspecified() || a.Zone() != "" {
+				return nil, fmt.Errorf("%s: %q is not an IP address", d.Key, ip)
+			}
+			if !slices.Contains(out, a.String()) {
+				out = append(out, a.String())
+			}
+		}
+		return out, nil
+	case "ice_servers":
+		return parseICEServers(d, raw)
 	}
 	return nil, fmt.Errorf("%s: unknown kind", d.Key)
+}
+
+// parseICEServers validates RTCIceServer entries; "urls" may be a string
+// or a list, as in the browser API.
+func parseICEServers(d setting, raw json.RawMessage) (any, error) {
+	var in []struct {
+		URLs       json.RawMessage `json:"urls"`
+		Username   string          `json:"username"`
+		Credential string          `json:"credential"`
+	}
+	if err := json.Unmarshal(raw, &in); err != nil || int64(len(in)) > d.Max {
+		return nil, fmt.Errorf(`%s must be a list of at most %d servers like {"urls": ["turn:turn.example.com:3478"], "username": "u", "credential": "p"}`, d.Key, d.Max)
+	}
+	out := []turn.ICEServer{}
+	for i, e := range in {
+		var urls []string
+		var one string
+		if json.Unmarshal(e.URLs, &one) == nil && one != "" {
+			urls = []string{one}
+		} else if json.Unmarshal(e.URLs, &urls) != nil || len(urls) == 0 || len(urls) > 8 {
+			return nil, fmt.Errorf("%s[%d]: urls must be one URL or a list of 1-8", d.Key, i)
+		}
+		needsAuth := false
+		for _, u := range urls {
+			scheme, rest, _ := strings.Cut(u, ":")
+			switch scheme {
+			case "stun", "stuns":
+			case "turn", "turns":
+				needsAuth = true
+			default:
+				return nil, fmt.Errorf("%s[%d]: %q must start with stun:, stuns:, turn: or turns:", d.Key, i, u)
+			}
+			if rest == "" || len(u) > 256 || strings.ContainsAny(rest, " \t\r\n/") {
+				return nil, fmt.Errorf("%s[%d]: %q is not a STUN/TURN URL such as turn:host:3478?transport=udp", d.Key, i, u)
+			}
+		}
+		if needsAuth && (e.Username == "" || e.Credential == "") {
+			return nil, fmt.Errorf("%s[%d]: a TURN server needs a username and a credential", d.Key, i)
+		}
+		if len(e.Username) > 256 || len(e.Credential) > 256 {
+			return nil, fmt.Errorf("%s[%d]: username and credential are at most 256 characters", d.Key, i)
+		}
+		out = append(out, turn.ICEServer{URLs: urls, Username: e.Username, Credential: e.Credential})
+	}
+	return out, nil
 }
 
 func encodeSetting(v any) string {
@@ -152,6 +285,21 @@ func (s *Server) settingString(key string) string {
 	return str
 }
 
+func (s *Server) settingStrings(key string) []string {
+	s.settings.mu.RLock()
+	defer s.settings.mu.RUnlock()
+	v, _ := s.settings.values[key].([]string)
+	return slices.Clone(v)
+}
+
+// configuredICEServers are the admin's ICE servers; empty means our own.
+func (s *Server) configuredICEServers() []turn.ICEServer {
+	s.settings.mu.RLock()
+	defer s.settings.mu.RUnlock()
+	v, _ := s.settings.values["ice_servers"].([]turn.ICEServer)
+	return slices.Clone(v)
+}
+
 // callsAllowedIn says whether calls are on for a room's kind.
 func (s *Server) callsAllowedIn(kind string) bool {
 	if !s.settingBool("calls_enabled") {
@@ -162,13 +310,33 @@ func (s *Server) callsAllowedIn(kind string) bool {
 	return s.settingBool(key)
 }
 
+// errCallsDisabled answers a call in a room whose kind has calls off.
+func errCallsDisabled(kind string) error {
+	what := map[string]string{store.KindPublic: "channels", store.KindPrivate: "private channels",
+		store.KindDM: "direct messages", store.KindGroup: "group messages", store.KindDiscussion: "discussions"}[kind]
+	if what == "" {
+		what = "this kind of room"
+	}
+	return errorf(http.StatusForbidden, "calls_disabled", "calls are turned off for %s in this workspace; ask an admin", what)
+}
+
 type settingView struct {
-	Key         string `json:"key"`
-	Value       any    `json:"value"`
-	Default     any    `json:"default"`
-	Kind        string `json:"type"`
-	Fixed       bool   `json:"fixed"` // set on the command line: read-only here
-	Description string `json:"description"`
+	Key         string   `json:"key"`
+	Value       any      `json:"value"`
+	Default     any      `json:"default"`
+	Kind        string   `json:"type"`
+	Fixed       bool     `json:"fixed"` // set on the command line: read-only here
+	Description string   `json:"description"`
+	Options     []string `json:"options,omitempty"`
+	Min         *int64   `json:"min,omitempty"`
+	Max         *int64   `json:"max,omitempty"`
+}
+
+func jsonValue(v any) any {
+	if dur, ok := v.(time.Duration); ok {
+		return dur.String()
+	}
+	return v
 }
 
 func (s *Server) settingViews(publicOnly bool) []settingView {
@@ -179,29 +347,45 @@ func (s *Server) settingViews(publicOnly bool) []settingView {
 		if publicOnly && !d.Public {
 			continue
 		}
-		v, def := s.settings.values[d.Key], d.def(&s.cfg)
-		if dur, ok := v.(time.Duration); ok {
-			v = dur.String()
+		v := settingView{Key: d.Key, Value: jsonValue(s.settings.values[d.Key]), Default: jsonValue(d.def(&s.cfg)), Kind: d.Kind,
+			Fixed: s.settings.fixed[d.Key], Description: d.Description, Options: d.Options}
+		if d.Kind == "int" {
+			v.Min, v.Max = &d.Min, &d.Max
 		}
-		if dur, ok := def.(time.Duration); ok {
-			def = dur.String()
-		}
-		out = append(out, settingView{Key: d.Key, Value: v, Default: def, Kind: d.Kind, Fixed: s.settings.fixed[d.Key], Description: d.Description})
+		out = append(out, v)
 	}
 	return out
 }
 
-func (s *Server) adminGetSettings(w http.ResponseWriter, r *http.Request, p *principal) {
-	writeJSON(w, http.StatusOK, map[string]any{"settings": s.settingViews(false)})
-}
-
-// publicSettings is what every logged-in client needs to adapt the UI.
-func (s *Server) publicSettings(w http.ResponseWriter, r *http.Request, p *principal) {
+// publicSettingValues is the subset every client gets, key → value.
+func (s *Server) publicSettingValues() map[string]any {
 	out := map[string]any{}
 	for _, v := range s.settingViews(true) {
 		out[v.Key] = v.Value
 	}
-	writeJSON(w, http.StatusOK, out)
+	return out
+}
+
+// adminSettingsAnswer is GET /api/v1/admin/settings (and PATCH's answer).
+func (s *Server) adminSettingsAnswer() map[string]any {
+	views := s.settingViews(false)
+	values, fixed := map[string]any{}, []string{}
+	for _, v := range views {
+		values[v.Key] = v.Value
+		if v.Fixed {
+			fixed = append(fixed, v.Key)
+		}
+	}
+	return map[string]any{"settings": values, "fixed": fixed, "schema": views}
+}
+
+func (s *Server) adminGetSettings(w http.ResponseWriter, r *http.Request, p *principal) {
+	writeJSON(w, http.StatusOK, s.adminSettingsAnswer())
+}
+
+// publicSettings is what every logged-in client needs to adapt the UI.
+func (s *Server) publicSettings(w http.ResponseWriter, r *http.Request, p *principal) {
+	writeJSON(w, http.StatusOK, s.publicSettingValues())
 }
 
 // adminPatchSettings validates every change first: one bad value and
@@ -212,71 +396,83 @@ func (s *Server) adminPatchSettings(w http.ResponseWriter, r *http.Request, p *p
 		s.writeError(w, r, err)
 		return
 	}
-	defs := map[string]setting{}
-	for _, d := range settingDefs {
-		defs[d.Key] = d
-	}
 	keys := make([]string, 0, len(req))
 	for k := range req {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
 	parsed := map[string]any{}
-	var changes []store.SettingChange
-	s.settings.mu.RLock()
 	for _, k := range keys {
-		d, ok := defs[k]
+		d, ok := settingDef(k)
 		if !ok {
-			s.settings.mu.RUnlock()
 			s.writeError(w, r, errorf(http.StatusBadRequest, "unknown_setting", "no setting %q", k))
 			return
 		}
-		if s.settings.fixed[k] {
-			s.settings.mu.RUnlock()
-			s.writeError(w, r, errorf(http.StatusConflict, "setting_fixed", "%s is set on the server's command line; change it there", k))
+		s.settings.mu.RLock()
+		fixed := s.settings.fixed[k]
+		s.settings.mu.RUnlock()
+		if fixed {
+			s.writeError(w, r, errorf(http.StatusConflict, "setting_fixed", "%s is set on the server's command line (flag or CALLS_* variable); change it there", k))
 			return
 		}
 		v, err := d.parse(req[k])
+		if err == nil && d.check != nil {
+			err = d.check(r.Context(), s, v)
+		}
 		if err != nil {
-			s.settings.mu.RUnlock()
 			s.writeError(w, r, errorf(http.StatusBadRequest, "invalid_setting", "%s", err.Error()))
 			return
 		}
-		old, next := encodeSetting(s.settings.values[k]), encodeSetting(v)
-		if old != next {
-			parsed[k] = v
-			changes = append(changes, store.SettingChange{Key: k, Old: old, New: next})
-		}
+		parsed[k] = v
 	}
-	s.settings.mu.RUnlock()
+	// Settings that depend on each other are checked as they would stand.
+	reminder, max := s.settingDuration("recording_reminder"), s.settingDuration("recording_max")
+	if v, ok := parsed["recording_reminder"]; ok {
+		reminder = v.(time.Duration)
+	}
+	if v, ok := parsed["recording_max"]; ok {
+		max = v.(time.Duration)
+	}
+	if reminder >= max && (parsed["recording_reminder"] != nil || parsed["recording_max"] != nil) {
+		s.writeError(w, r, errorf(http.StatusBadRequest, "invalid_setting", "recording_reminder (%v) must be shorter than recording_max (%v)", reminder, max))
+		return
+	}
+
+	// Compare and save under the write lock, so two admins saving at once
+	// each record the old value the other left.
+	s.settings.mu.Lock()
+	var changes []store.SettingChange
+	for _, k := range keys {
+		old, next := encodeSetting(s.settings.values[k]), encodeSetting(parsed[k])
+		if old == next {
+			delete(parsed, k)
+			continue
+		}
+		changes = append(changes, store.SettingChange{Key: k, Old: old, New: next})
+	}
 	if len(changes) > 0 {
 		if err := s.store.SaveSettings(r.Context(), p.User.ID, changes); err != nil {
+			s.settings.mu.Unlock()
 			s.writeError(w, r, err)
 			return
 		}
-		s.settings.mu.Lock()
 		for k, v := range parsed {
 			s.settings.values[k] = v
 		}
-		s.settings.mu.Unlock()
-		s.log.Info("settings changed", "by", p.User.Username, "changes", len(changes))
-		pub := map[string]any{}
-		for _, v := range s.settingViews(true) {
-			pub[v.Key] = v.Value
+	}
+	s.settings.mu.Unlock()
+	if len(changes) > 0 {
+		for _, k := range keys {
+			if d, _ := settingDef(k); d.apply != nil && parsed[k] != nil {
+				d.apply(s, parsed[k])
+			}
 		}
-		if _, err := s.hub.Publish("settings_changed", pub, nil); err != nil {
+		s.log.Info("settings changed", "by", p.User.Username, "keys", strings.Join(slices.Collect(maps.Keys(parsed)), ","))
+		if _, err := s.hub.Publish("settings_changed", s.publicSettingValues(), nil); err != nil {
 			s.log.Error("publish settings", "err", err)
 		}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"settings": s.settingViews(false), "changed": len(changes)})
-}
-
-func (s *Server) adminAudit(w http.ResponseWriter, r *http.Request, p *principal) {
-	before, _ := strconv.ParseInt(r.URL.Query().Get("before"), 10, 64)
-	entries, err := s.store.AuditLog(r.Context(), before, 100)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"entries": entries})
+	out := s.adminSettingsAnswer()
+	out["changed"] = len(changes)
+	writeJSON(w, http.StatusOK, out)
 }

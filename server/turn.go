@@ -64,16 +64,17 @@ func (s *Server) startTURN(rtc net.Addr) (*turn.Server, error) {
 		host, _, _ = net.SplitHostPort(s.cfg.Listener.Addr().String())
 	}
 	listen := net.JoinHostPort(host, fmt.Sprint(tc.Port))
+	publicIPs := s.settingStrings("public_ips") // the setting as it stands at start
 	cfg := turn.Config{
 		Secret: secret, Realm: "calls",
 		ListenUDP: listen, ListenTCP: listen,
 		RelayPortMin: tc.RelayMin, RelayPortMax: tc.RelayMax,
-		AllowPeers: tc.AllowPeers, SelfPeers: selfPeers(rtc, s.cfg.PublicIPs),
+		AllowPeers: tc.AllowPeers, SelfPeers: selfPeers(rtc, publicIPs),
 		UserQuota: tc.UserQuota, BandwidthPerAllocation: tc.BandwidthBytes,
 		Logger: s.log.With("component", "turn"),
 	}
 	cfg.CredentialTTL = tc.TTL
-	for _, p := range s.cfg.PublicIPs { // relays are IPv4: the first IPv4 public address
+	for _, p := range publicIPs { // relays are IPv4: the first IPv4 public address
 		if ip := net.ParseIP(p); ip != nil && ip.To4() != nil {
 			cfg.RelayIP = ip
 			break

@@ -71,7 +71,8 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request, p *principal
 		req.DisplayName = req.Username
 	}
 	u, err := s.store.CreateUser(r.Context(), store.NewUser{Username: req.Username, DisplayName: req.DisplayName,
-		Role: req.Role, PasswordHash: hash, IsBot: req.IsBot})
+		Role: req.Role, PasswordHash: hash, IsBot: req.IsBot},
+		auditBy(p, auditUserCreate, "", nil, map[string]any{"username": req.Username, "role": req.Role, "is_bot": req.IsBot}))
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -120,16 +121,6 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request, p *principal)
 		kept = append(kept, u)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"users": s.viewUsers(kept)})
-}
-
-// adminListUsers lists everyone, deactivated users included.
-func (s *Server) adminListUsers(w http.ResponseWriter, r *http.Request, p *principal) {
-	us, err := s.store.ListUsers(r.Context())
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"users": s.viewUsers(us)})
 }
 
 func (s *Server) getUser(w http.ResponseWriter, r *http.Request, p *principal) {
@@ -186,8 +177,8 @@ func (s *Server) activeUser(r *http.Request, id string) (*store.User, error) {
 }
 
 // setUserActive deactivates or reactivates a user. Deactivation revokes
-// every session in the same transaction and closes the user's websockets
-// at once.
+// every session in the same transaction, closes the user's websockets and
+// takes them out of any call before answering.
 func (s *Server) setUserActive(w http.ResponseWriter, r *http.Request, p *principal) {
 	var req struct {
 		Active *bool `json:"active"`
@@ -205,12 +196,29 @@ func (s *Server) setUserActive(w http.ResponseWriter, r *http.Request, p *princi
 		s.writeError(w, r, errorf(http.StatusBadRequest, "self_deactivation", "you cannot deactivate yourself"))
 		return
 	}
-	if err := s.store.SetDeactivated(r.Context(), id, !*req.Active); err != nil {
+	if !store.ValidID(id) {
+		s.writeError(w, r, errNotFound)
+		return
+	}
+	before, err := s.store.UserByID(r.Context(), id)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	var recs []store.AuditRecord
+	if before.Active() != *req.Active {
+		action := auditUserActivate
+		if !*req.Active {
+			action = auditUserDeactivate
+		}
+		recs = append(recs, auditBy(p, action, id, before.Active(), *req.Active))
+	}
+	if err := s.store.SetDeactivated(r.Context(), id, !*req.Active, recs...); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
 	if !*req.Active {
-		s.hub.DisconnectUser(id, hub.ReasonDeactivated)
+		s.endUserPresence(r.Context(), id, hub.ReasonDeactivated)
 	}
 	u, err := s.store.UserByID(r.Context(), id)
 	if err != nil {

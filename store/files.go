@@ -69,3 +69,21 @@ func (s *Store) FilesByIDs(ctx context.Context, ids []string) ([]*File, error) {
 func (s *Store) AllFileHashes(ctx context.Context) ([]string, error) {
 	return s.queryIDs(ctx, "SELECT DISTINCT sha256 FROM files")
 }
+
+// FileUsage is what uploads and recordings take on disk.
+type FileUsage struct {
+	Blobs, BlobBytes           int64 // distinct stored blobs (recordings included)
+	Recordings, RecordingBytes int64 // files posted as call recordings
+}
+
+// FileUsage sums the stored blobs and the recordings among them.
+func (s *Store) FileUsage(ctx context.Context) (FileUsage, error) {
+	var u FileUsage
+	if err := s.reader.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(size), 0) FROM
+		(SELECT sha256, MAX(size) AS size FROM files GROUP BY sha256)`).Scan(&u.Blobs, &u.BlobBytes); err != nil {
+		return u, err
+	}
+	err := s.reader.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(f.size), 0) FROM files f
+		JOIN posts p ON p.id = f.post_id WHERE p.type = 'call_recording'`).Scan(&u.Recordings, &u.RecordingBytes)
+	return u, err
+}

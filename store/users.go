@@ -26,6 +26,9 @@ type User struct {
 	CreatedAt     time.Time  `json:"created_at"`
 	DeactivatedAt *time.Time `json:"deactivated_at,omitempty"`
 	PasswordHash  string     `json:"-"`
+	// LastSeenAt is when the user last logged in or went offline (admins
+	// see it; others see presence only).
+	LastSeenAt *time.Time `json:"-"`
 }
 
 // Active reports whether the user may log in.
@@ -40,13 +43,13 @@ type NewUser struct {
 	IsBot        bool
 }
 
-const userColumns = "id, username, display_name, role, is_bot, created_at, deactivated_at, password_hash"
+const userColumns = "id, username, display_name, role, is_bot, created_at, deactivated_at, password_hash, last_seen_at"
 
 func scanUser(row interface{ Scan(...any) error }) (*User, error) {
 	var u User
 	var created int64
-	var deact sql.NullInt64
-	err := row.Scan(&u.ID, &u.Username, &u.DisplayName, &u.Role, &u.IsBot, &created, &deact, &u.PasswordHash)
+	var deact, seen sql.NullInt64
+	err := row.Scan(&u.ID, &u.Username, &u.DisplayName, &u.Role, &u.IsBot, &created, &deact, &u.PasswordHash, &seen)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
 	}
@@ -55,18 +58,22 @@ func scanUser(row interface{ Scan(...any) error }) (*User, error) {
 	}
 	u.CreatedAt = fromMillis(created)
 	u.DeactivatedAt = fromNullMillis(deact)
+	u.LastSeenAt = fromNullMillis(seen)
 	return &u, nil
 }
 
-// CreateUser inserts a user; a taken username (case-insensitive) is ErrConflict.
-func (s *Store) CreateUser(ctx context.Context, nu NewUser) (*User, error) {
+// CreateUser inserts a user; a taken username (case-insensitive) is
+// ErrConflict. Audit records, if any, are written in the same transaction
+// (an empty Target becomes the new user's id).
+func (s *Store) CreateUser(ctx context.Context, nu NewUser, audit ...AuditRecord) (*User, error) {
 	t := now()
 	u := &User{ID: NewID(), Username: nu.Username, DisplayName: nu.DisplayName, Role: nu.Role,
 		IsBot: nu.IsBot, CreatedAt: t, PasswordHash: nu.PasswordHash}
 	err := s.write(ctx, "create_user", func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO users (id, username, display_name, password_hash, role, is_bot, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, u.ID, u.Username, u.DisplayName, u.PasswordHash, u.Role, u.IsBot, toMillis(t), toMillis(t))
-		return err
+		if err := insertUser(ctx, tx, u); err != nil {
+			return err
+		}
+		return insertAudit(ctx, tx, u.ID, audit)
 	})
 	if isUniqueViolation(err) {
 		return nil, fmt.Errorf("username %q: %w", nu.Username, ErrConflict)
@@ -75,6 +82,12 @@ func (s *Store) CreateUser(ctx context.Context, nu NewUser) (*User, error) {
 		return nil, fmt.Errorf("create user %q: %w", nu.Username, err)
 	}
 	return u, nil
+}
+
+func insertUser(ctx context.Context, tx *sql.Tx, u *User) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO users (id, username, display_name, password_hash, role, is_bot, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, u.ID, u.Username, u.DisplayName, u.PasswordHash, u.Role, u.IsBot, toMillis(u.CreatedAt), toMillis(u.CreatedAt))
+	return err
 }
 
 // UserByID returns one user.
@@ -118,7 +131,7 @@ func (s *Store) ListUsers(ctx context.Context) ([]*User, error) {
 // SetDeactivated deactivates (or reactivates) a user. Deactivating also
 // deletes every session of the user in the same transaction, so no request
 // that starts after this returns is authenticated as them.
-func (s *Store) SetDeactivated(ctx context.Context, userID string, deactivated bool) error {
+func (s *Store) SetDeactivated(ctx context.Context, userID string, deactivated bool, audit ...AuditRecord) error {
 	return s.write(ctx, "set_deactivated", func(tx *sql.Tx) error {
 		var at any
 		if deactivated {
@@ -132,9 +145,11 @@ func (s *Store) SetDeactivated(ctx context.Context, userID string, deactivated b
 			return ErrNotFound
 		}
 		if deactivated {
-			_, err = tx.ExecContext(ctx, "DELETE FROM sessions WHERE user_id = ?", userID)
+			if _, err = tx.ExecContext(ctx, "DELETE FROM sessions WHERE user_id = ?", userID); err != nil {
+				return err
+			}
 		}
-		return err
+		return insertAudit(ctx, tx, userID, audit)
 	})
 }
 
@@ -205,4 +220,122 @@ func prefixed(alias, cols string) string {
 		parts[i] = alias + parts[i]
 	}
 	return strings.Join(parts, ", ")
+}
+
+// ErrLastAdmin refuses a change that would leave no active admin.
+var ErrLastAdmin = errors.New("the last active admin")
+
+// UserPatch is an admin's change to a user; nil fields stay.
+type UserPatch struct {
+	Role        *string
+	DisplayName *string
+}
+
+// UpdateUser changes a user's role and display name and returns the user
+// as it was and as it is now. Demoting the last active admin is
+// ErrLastAdmin, checked in the same transaction as the change.
+func (s *Store) UpdateUser(ctx context.Context, id string, p UserPatch, audit ...AuditRecord) (before, after *User, err error) {
+	err = s.write(ctx, "update_user", func(tx *sql.Tx) error {
+		u, err := scanUser(tx.QueryRowContext(ctx, "SELECT "+userColumns+" FROM users WHERE id = ?", id))
+		if err != nil {
+			return err
+		}
+		before = u
+		next := *u
+		if p.Role != nil {
+			next.Role = *p.Role
+		}
+		if p.DisplayName != nil {
+			next.DisplayName = *p.DisplayName
+		}
+		if u.Role == RoleAdmin && next.Role != RoleAdmin && u.Active() {
+			var others int
+			if err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM users WHERE role = 'admin' AND deactivated_at IS NULL AND id != ?",
+				id).Scan(&others); err != nil {
+				return err
+			}
+			if others == 0 {
+				return ErrLastAdmin
+			}
+		}
+		if _, err := tx.ExecContext(ctx, "UPDATE users SET role = ?, display_name = ?, updated_at = ? WHERE id = ?",
+			next.Role, next.DisplayName, toMillis(now()), id); err != nil {
+			return err
+		}
+		after = &next
+		return insertAudit(ctx, tx, id, audit)
+	})
+	return before, after, err
+}
+
+// UserQuery filters the admin's user list.
+type UserQuery struct {
+	Q      string // substring of username or display name
+	Role   string // "" or a role
+	Status string // "", "active" or "deactivated"
+	Limit  int
+	Offset int
+}
+
+// SearchUsers returns a page of users ordered by username, and how many
+// match in all.
+func (s *Store) SearchUsers(ctx context.Context, q UserQuery) ([]*User, int, error) {
+	defer s.observe("search_users", time.Now())
+	where, args := []string{"1 = 1"}, []any{}
+	if q.Q != "" {
+		like := "%" + escapeLike(q.Q) + "%"
+		where = append(where, `(username LIKE ? ESCAPE '\' OR display_name LIKE ? ESCAPE '\')`)
+		args = append(args, like, like)
+	}
+	if q.Role != "" {
+		where = append(where, "role = ?")
+		args = append(args, q.Role)
+	}
+	switch q.Status {
+	case "active":
+		where = append(where, "deactivated_at IS NULL")
+	case "deactivated":
+		where = append(where, "deactivated_at IS NOT NULL")
+	}
+	cond := strings.Join(where, " AND ")
+	var total int
+	if err := s.reader.QueryRowContext(ctx, "SELECT COUNT(*) FROM users WHERE "+cond, args...).Scan(&total); err != nil {
+		return nil, 0, err
+	}
+	rows, err := s.reader.QueryContext(ctx, "SELECT "+userColumns+" FROM users WHERE "+cond+" ORDER BY username LIMIT ? OFFSET ?",
+		append(args, q.Limit, q.Offset)...)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer rows.Close()
+	us := []*User{}
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, 0, err
+		}
+		us = append(us, u)
+	}
+	return us, total, rows.Err()
+}
+
+// escapeLike makes a user's text match literally in LIKE ... ESCAPE '\'.
+func escapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+// TouchLastSeen records that users were seen at a moment (login, going
+// offline), in one transaction.
+func (s *Store) TouchLastSeen(ctx context.Context, userIDs []string, at time.Time) error {
+	if len(userIDs) == 0 {
+		return nil
+	}
+	return s.write(ctx, "touch_last_seen", func(tx *sql.Tx) error {
+		for _, id := range userIDs {
+			if _, err := tx.ExecContext(ctx, "UPDATE users SET last_seen_at = MAX(COALESCE(last_seen_at, 0), ?) WHERE id = ?", toMillis(at), id); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }

@@ -51,7 +51,7 @@ type Peer struct {
 }
 
 func newPeer(r *Room, id string, cb Callbacks) (*Peer, error) {
-	pc, err := r.sfu.api.NewPeerConnection(webrtc.Configuration{
+	pc, err := r.sfu.api.Load().NewPeerConnection(webrtc.Configuration{
 		SDPSemantics: webrtc.SDPSemanticsUnifiedPlan,
 		BundlePolicy: webrtc.BundlePolicyMaxBundle,
 	})

@@ -37,7 +37,10 @@ type Config struct {
 
 // SFU holds the media engine shared by every room.
 type SFU struct {
-	api    *webrtc.API
+	api    atomic.Pointer[webrtc.API] // replaced when the public IPs change
+	media  *webrtc.MediaEngine
+	ir     *interceptor.Registry
+	se     webrtc.SettingEngine // without NAT 1:1 addresses
 	log    *slog.Logger
 	out    *batchConn // nil when the socket is not a *net.UDPConn
 	udpMux interface{ Close() error }
@@ -112,17 +115,26 @@ func New(cfg Config) (*SFU, error) {
 		s.tcpMux = tcpMux
 	}
 	se.SetNetworkTypes(networks)
-	if len(cfg.PublicIPs) > 0 {
-		se.SetNAT1To1IPs(cfg.PublicIPs, webrtc.ICECandidateTypeHost)
-	}
 	se.SetIncludeLoopbackCandidate(cfg.Loopback)
 	// No mDNS: candidates name real addresses, and nothing is multicast.
 	// (The zero value would mean "query only": a multicast socket and a
 	// goroutine per PeerConnection.)
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	se.SetLite(false)
-	s.api = webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se))
+	s.media, s.ir, s.se = m, ir, se
+	s.SetPublicIPs(cfg.PublicIPs)
 	return s, nil
+}
+
+// SetPublicIPs changes the addresses advertised instead of the host's
+// (empty: the host's own). Peers created from now on use them; running
+// ones keep the candidates they have.
+func (s *SFU) SetPublicIPs(ips []string) {
+	se := s.se
+	if len(ips) > 0 {
+		se.SetNAT1To1IPs(ips, webrtc.ICECandidateTypeHost)
+	}
+	s.api.Store(webrtc.NewAPI(webrtc.WithMediaEngine(s.media), webrtc.WithInterceptorRegistry(s.ir), webrtc.WithSettingEngine(se)))
 }
 
 func registerCodecs(m *webrtc.MediaEngine) error {
