@@ -18,9 +18,9 @@ function query(params) {
 // ---------- Settings ----------
 
 /**
- * settings → {values: Map key → {value, default, type, fixed, description}}.
- * It accepts both answers the server has given: a list of setting objects,
- * or {"settings": {key: value}, "fixed": [keys]}.
+ * settings → Map key → {key, value, default, type, fixed, description, options?}.
+ * It accepts both answers servers give: {"settings": {key: value},
+ * "fixed": [keys], "schema": [descriptors]}, or an older list of descriptors.
  */
 export async function settings() {
   return normalizeSettings(await get('/admin/settings'));
@@ -40,9 +40,10 @@ export function normalizeSettings(res) {
       if (s && s.key) out.set(s.key, { ...s, fixed: Boolean(s.fixed) || fixed.has(s.key) });
     }
   } else if (list && typeof list === 'object') {
-    const meta = res.meta || {};
+    // The descriptors (type, default, description, options) come in "schema".
+    const meta = Object.fromEntries((Array.isArray(res.schema) ? res.schema : []).filter((m) => m && m.key).map((m) => [m.key, m]));
     for (const [key, value] of Object.entries(list)) {
-      out.set(key, { key, value, ...(meta[key] || {}), fixed: fixed.has(key) || Boolean(meta[key]?.fixed) });
+      out.set(key, { ...(meta[key] || {}), key, value, fixed: fixed.has(key) || Boolean(meta[key]?.fixed) });
     }
   }
   return out;

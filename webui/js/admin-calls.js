@@ -6,6 +6,7 @@ import * as admin from './admin-api.js';
 import { el } from './dom.js';
 import { icon } from './icons.js';
 import { confirmDialog } from './dialog.js';
+import { shortWhen } from './format.js';
 import {
   pageHead, section, dataTable, statusLine, errorBox, loading, missingRoute,
 } from './admin-widgets.js';
@@ -161,7 +162,7 @@ export function callsPage(ctx) {
             attrs: { dataset: { userId: p.user_id } },
             cells: [
               userName(p.user_id, p.username),
-              p.joined_at ? el('span', { title: dateTime(p.joined_at) }, dateTime(p.joined_at)) : '',
+              p.joined_at ? el('span', { title: dateTime(p.joined_at) }, shortWhen(p.joined_at)) : '',
               audio.length ? bitrate(sum(audio)) : 'No audio',
               video.length ? bitrate(sum(video)) : 'No video',
               el('span', { class: worst >= 5 ? 'admin-bad' : null }, percent(worst)),

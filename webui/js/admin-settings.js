@@ -117,7 +117,7 @@ export function settingsPage(ctx) {
 
   function render() {
     controls = [];
-    const groups = GROUPS.map((g) => renderGroup(g)).filter(Boolean);
+    const groups = [...GROUPS, otherGroup()].map((g) => renderGroup(g)).filter(Boolean);
     body.replaceChildren(...groups);
     updateDirty();
   }
@@ -142,6 +142,22 @@ export function settingsPage(ctx) {
       el('div', { class: 'admin-checks' }, items));
   }
 
+  /** otherGroup shows settings this page has no place for yet, by the type the server gives. */
+  function otherGroup() {
+    const known = new Set(GROUPS.flatMap((g) => g.fields.flatMap((f) => (f.group ? f.group : [f]).flatMap((x) => x.keys))));
+    const kinds = {
+      bool: 'bool', int: 'int', duration: 'duration', string: 'string', enum: 'enum', ips: 'lines', ice_servers: 'json',
+    };
+    const fields = [...values.values()].filter((s) => !known.has(s.key)).map((s) => ({
+      keys: [s.key],
+      kind: (s.type === 'enum' && !Array.isArray(s.options) ? 'string' : kinds[s.type])
+        || (typeof s.value === 'boolean' ? 'bool' : typeof s.value === 'number' ? 'int' : typeof s.value === 'string' ? 'string' : 'json'),
+      options: (s.options || []).map((o) => [o, o]),
+      label: s.description ? sentence(s.description).replace(/\.$/, '') : s.key,
+    }));
+    return { id: 'other', title: 'Other', text: 'More settings this server offers.', fields };
+  }
+
   function keyOf(f) {
     return f.keys.find((k) => values.has(k)) || null;
   }
@@ -155,7 +171,7 @@ export function settingsPage(ctx) {
     const errId = `${id}-error`;
     const hintId = `${id}-hint`;
     const error = el('p', { id: errId, class: 'field-error', hidden: true });
-    const hintText = f.hint || (!inSet && s.description ? sentence(s.description) : '');
+    const hintText = f.hint || '';
     const fixedNote = fixed
       ? el('p', { class: 'admin-fixed' }, icon('lock', { size: 14 }),
         el('span', null, `Fixed by the command line${f.flag ? ` (${f.flag})` : ''}: change it there and restart the server.`))

@@ -59,8 +59,8 @@ export function usersPage(ctx) {
 
   const inviteList = el('div', null);
   const invitesSection = section({
-    title: 'Pending invites',
-    text: 'Invite links that can still be used. Revoke one to make its link stop working.',
+    title: 'Invite links',
+    text: 'Links made with "Invite people". Revoke one to make it stop working; used-up and expired ones can be removed.',
   });
   invitesSection.body.append(inviteList);
 
@@ -286,27 +286,33 @@ export function usersPage(ctx) {
     try {
       const list = await admin.invites();
       invitesSection.node.hidden = false;
+      const teamNames = new Map((await admin.teams().catch(() => [])).map((t) => [t.id, t.display_name || t.name]));
+      await ctx.ensureUsers?.(list.map((inv) => inv.created_by).filter(Boolean));
       inviteList.replaceChildren(dataTable({
-        caption: 'Pending invites',
+        caption: 'Invite links',
         columns: [
-          { label: 'Role' }, { label: 'Team' }, { label: 'Uses' }, { label: 'Expires' }, { label: 'Created by' }, { label: 'Actions', className: 'col-actions' },
+          { label: 'Role' }, { label: 'Team' }, { label: 'Status' }, { label: 'Sign-ups' }, { label: 'Expires' }, { label: 'Made by' },
+          { label: 'Actions', className: 'col-actions' },
         ],
         rows: list.map((inv) => {
-          const revoke = el('button', { type: 'button', class: 'button button-small button-danger-outline', 'aria-label': `Revoke invite ${inv.id}` }, 'Revoke');
-          revoke.addEventListener('click', () => revokeInvite(inv, revoke));
+          const state = inviteState(inv);
+          const label = state === 'usable' ? 'Revoke' : 'Remove';
+          const revoke = el('button', { type: 'button', class: 'button button-small button-danger-outline', 'aria-label': `${label} invite link made ${dateTime(inv.created_at)}` }, label);
+          revoke.addEventListener('click', () => revokeInvite(inv, revoke, state === 'usable'));
           return {
-            attrs: { dataset: { inviteId: inv.id } },
+            attrs: { dataset: { inviteId: inv.id, state } },
             cells: [
               ROLE_LABEL[inv.role] || inv.role,
-              inv.team_name || (inv.team_id ? inv.team_id : 'Default'),
+              inv.team_id ? (teamNames.get(inv.team_id) || inv.team_id) : 'Default team',
+              el('span', { class: ['admin-pill', state === 'usable' ? 'is-on' : 'is-off'] }, { usable: 'Usable', used: 'Used up', expired: 'Expired' }[state]),
               `${inv.uses || 0} of ${inv.max_uses || 1}`,
               el('span', { title: dateTime(inv.expires_at) }, dateTime(inv.expires_at)),
-              inv.created_by_username || (inv.created_by ? ctx.state.userName(inv.created_by) : ''),
+              inv.created_by ? ctx.state.userName(inv.created_by) : '',
               el('div', { class: 'admin-actions' }, revoke),
             ],
           };
         }),
-        empty: 'No pending invites. Use "Invite people" to make a link.',
+        empty: 'No invite links. Use "Invite people" to make one.',
       }));
     } catch (err) {
       if (missingRoute(err)) {
@@ -317,15 +323,17 @@ export function usersPage(ctx) {
     }
   }
 
-  async function revokeInvite(inv, button) {
-    const ok = await confirmDialog({
-      title: 'Revoke this invite?', text: 'Its link stops working at once. Accounts already made with it stay.', confirmLabel: 'Revoke', danger: true,
-    });
-    if (!ok) return;
+  async function revokeInvite(inv, button, usable) {
+    if (usable) {
+      const ok = await confirmDialog({
+        title: 'Revoke this invite?', text: 'Its link stops working at once. Accounts already made with it stay.', confirmLabel: 'Revoke', danger: true,
+      });
+      if (!ok) return;
+    }
     button.disabled = true;
     try {
       await admin.revokeInvite(inv.id);
-      status.set('Invite revoked', { kind: 'ok', clearAfter: 5000 });
+      status.set(usable ? 'Invite revoked' : 'Invite removed', { kind: 'ok', clearAfter: 5000 });
       await loadInvites();
     } catch (err) {
       button.disabled = false;
@@ -351,6 +359,12 @@ function linkDialog({ title, text, label, url }) {
   });
   field.button.focus();
   return d;
+}
+
+function inviteState(inv) {
+  if ((inv.uses || 0) >= (inv.max_uses || 1)) return 'used';
+  if (inv.expires_at && Date.parse(inv.expires_at) <= Date.now()) return 'expired';
+  return 'usable';
 }
 
 function filterLocally(list, { q, role, status }) {

@@ -11,6 +11,7 @@ import { adminConsole } from './admin-console.js';
 import { publicSettings } from './admin-api.js';
 import * as notifications from './notifications.js';
 import { confirmDialog } from './dialog.js';
+import { sentence } from './auth-card.js';
 import { openEmojiPicker } from './emoji-picker.js';
 import { roomView } from './room-view.js';
 import { threadPanel } from './thread-panel.js';
@@ -546,7 +547,15 @@ export class Chat {
 
   async runCommand(channelId, text, { onEphemeral }) {
     if (/^\/leave\b/i.test(text)) this.leaving = channelId;
-    const res = await api.command(channelId, text);
+    let res;
+    try {
+      res = await api.command(channelId, text);
+    } catch (err) {
+      // "Calls are off here" answers the command; it is not a failed send.
+      if (err.code !== 'calls_disabled') throw err;
+      onEphemeral(sentence(err.message));
+      return;
+    }
     if (res?.post) this.postCreated(res.post);
     // A server that still answers "join" where calls are turned off: say so
     // here rather than start a call it will refuse.
@@ -564,8 +573,8 @@ export class Chat {
 
   /** callsOffText says why a room takes no calls. */
   callsOffText(c) {
-    if (this.state.settings.calls_enabled === false) return 'Calls are turned off on this server. Ask an admin if you need them.';
-    return `Calls are turned off in ${CALL_KIND_NAMES[c?.type] || 'this kind of room'} on this server. Ask an admin if you need them.`;
+    if (this.state.settings.calls_enabled === false) return 'Calls are turned off in this workspace; ask an admin.';
+    return `Calls are turned off for ${CALL_KIND_NAMES[c?.type] || 'this kind of room'} in this workspace; ask an admin.`;
   }
 
   async react(post, emoji) {
