@@ -224,12 +224,36 @@ test('calls turned off for DMs: the call button goes away live and /call start s
   const duration = card.locator('.admin-call-duration');
   const before = await duration.textContent();
   await pa.waitForFunction((t) => document.querySelector('.admin-call-duration')?.textContent !== t, before, { timeout: 5000 });
+
+  // Bob records; the console shows it and the admin stops it.
+  await apis.bob.call('POST', `/channels/${town.id}/commands`, { command: '/call recording start' });
+  const stop = card.getByRole('button', { name: 'Stop recording' });
+  await stop.waitFor({ timeout: 15_000 });
+  assert.match(await card.locator('.admin-pill.is-rec').textContent(), /Recording · by bob/);
   await consoleShot(pa, 'admin-calls');
+  await stop.click();
+  await pa.getByRole('dialog', { name: 'Stop the recording?' }).getByRole('button', { name: 'Stop recording' }).click();
+  await stop.waitFor({ state: 'detached', timeout: 15_000 });
+  await card.getByText('Not recording').waitFor();
+
   await card.getByRole('button', { name: 'End call' }).click();
   const confirm = pa.getByRole('dialog', { name: 'End this call?' });
   await confirm.getByRole('button', { name: 'End call' }).click();
   await card.waitFor({ state: 'detached', timeout: 15_000 });
   await pb.locator('section.call-view').waitFor({ state: 'hidden', timeout: 15_000 });
+
+  // Past calls: found by room and by person, not by someone who was not in it.
+  const history = pa.getByRole('search', { name: 'Search past calls' });
+  await history.getByLabel('Room').fill('town');
+  await history.getByLabel('Person').fill('bob');
+  await history.getByRole('button', { name: 'Search' }).click();
+  const past = pa.locator('.admin-history tr[data-call-id]');
+  await past.first().waitFor();
+  assert.equal(await past.count(), 1);
+  assert.match(await past.first().textContent(), /Town Square.*bob/);
+  await history.getByLabel('Person').fill('alice');
+  await history.getByRole('button', { name: 'Search' }).click();
+  await pa.locator('.admin-history').getByText('No calls match.').waitFor();
 
   // Turning DMs back on brings the button back, live.
   await consolePage(pa, 'Settings');
@@ -332,6 +356,16 @@ test('users: create one, invite by link and sign up in a fresh browser, deactiva
   await waitForView(pc, 'login');
   await pc.getByText('Your password has been changed').waitFor();
   await login(pc, server.url, 'carol', newPassword);
+
+  // Roles: carol becomes a guest; the last admin cannot step down.
+  await pa.getByRole('combobox', { name: 'Role of carol' }).selectOption('guest');
+  await pa.getByRole('status').filter({ hasText: 'carol is now guest' }).waitFor();
+  const carolNow = (await apiAs(server.url, 'alice', passwords.alice)).call;
+  assert.equal((await carolNow('GET', '/admin/users?q=carol')).users.find((u) => u.username === 'carol').role, 'guest');
+  await pa.getByRole('combobox', { name: 'Role of alice' }).selectOption('member');
+  await pa.getByRole('dialog', { name: 'Give up admin rights?' }).getByRole('button', { name: 'Change my role' }).click();
+  await pa.getByRole('status').filter({ hasText: /last active admin/ }).waitFor();
+  assert.equal(await pa.getByRole('combobox', { name: 'Role of alice' }).inputValue(), 'admin');
 
   for (const page of [pa, pd, pe, pc]) assert.deepEqual(page.problems, [], 'no page errors or CSP violations');
 });

@@ -15,6 +15,8 @@ const ACTIONS = {
   'settings.change': 'Changed a setting',
   'user.create': 'Created a user',
   'user.role': 'Changed a role',
+  'user.display_name': 'Renamed a user',
+  'user.signup': 'Signed up',
   'user.deactivate': 'Deactivated a user',
   'user.activate': 'Reactivated a user',
   'user.reset_link': 'Made a password reset link',
@@ -43,13 +45,12 @@ export function auditPage(ctx) {
   async function load({ append = false } = {}) {
     more.disabled = true;
     try {
-      const last = entries[entries.length - 1];
-      const res = await admin.audit({ limit: LIMIT, offset: append ? entries.length : 0, before: append && last ? last.id : '' });
-      // A server paging by id ignores offset, one paging by offset ignores before; drop repeats either way.
+      const res = await admin.audit({ limit: LIMIT, offset: append ? entries.length : 0 });
+      // Entries written since the first page shift the offsets: drop repeats.
       const seen = new Set(append ? entries.map((e) => e.id) : []);
       const fresh = res.entries.filter((e) => !seen.has(e.id));
       entries = append ? [...entries, ...fresh] : fresh;
-      await ctx.ensureUsers?.(entries.map((e) => e.actor_id).filter(Boolean));
+      await ctx.ensureUsers?.(entries.flatMap((e) => [e.actor_id, e.action.startsWith('user.') ? e.target : null]).filter(Boolean));
       draw();
       more.hidden = res.total != null ? entries.length >= res.total : res.entries.length < LIMIT || fresh.length === 0;
     } catch (err) {
@@ -73,7 +74,7 @@ export function auditPage(ctx) {
           dateTime(e.at),
           e.actor_username || (e.actor_id ? ctx.state.userName(e.actor_id) : 'The server'),
           ACTIONS[e.action] || e.action,
-          el('code', { class: 'admin-target' }, e.target_name || e.target || ''),
+          el('code', { class: 'admin-target' }, targetLabel(e)),
           change(e),
         ],
       })),
@@ -83,6 +84,17 @@ export function auditPage(ctx) {
 
   refresh.addEventListener('click', () => load());
   more.addEventListener('click', () => load({ append: true }));
+
+  /** targetLabel names what an entry is about: a setting, @user, a room. */
+  function targetLabel(e) {
+    if (!e.target) return '';
+    if (e.action.startsWith('user.')) return `@${ctx.state.user(e.target).username}`;
+    if (e.action.startsWith('call.') || e.action.startsWith('recording.')) {
+      const c = ctx.state.channel(e.target);
+      return c ? ctx.state.roomName(c) : e.target;
+    }
+    return e.target;
+  }
 
   return { node, load: () => load(), refresh: () => load(), destroy() {} };
 }

@@ -266,7 +266,7 @@ export function callsPage(ctx) {
             (c.attendees || []).map((a) => (typeof a === 'string' ? userName(a) : a.username || userName(a.user_id))).join(', '),
           ],
         })),
-        empty: 'No calls match.',
+        empty: room.value || user.value || from.value || to.value ? 'No calls match.' : 'No calls have ended yet.',
       }));
     more.hidden = historyRows.length >= total;
   }

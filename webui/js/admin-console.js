@@ -30,7 +30,8 @@ export function adminConsole(ctx) {
   const title = el('h1', { class: 'topbar-title admin-topbar-title', tabindex: '-1' },
     el('span', { class: 'room-title-icon', 'aria-hidden': 'true' }, icon('shield', { size: 18 })),
     el('span', null, 'System console'));
-  const back = el('button', { type: 'button', class: 'header-button admin-back' }, icon('arrowLeft', { size: 16 }), el('span', null, 'Back to chat'));
+  const back = el('button', { type: 'button', class: 'header-button admin-back', 'aria-label': 'Back to chat', title: 'Back to chat' },
+    icon('arrowLeft', { size: 16 }), el('span', { 'aria-hidden': 'true' }, 'Back to chat'));
   back.addEventListener('click', () => ctx.leave());
   const header = el('div', { class: 'room-header admin-header' }, el('div', { class: 'room-heading' }, title), back);
 

@@ -164,6 +164,11 @@ export function usersPage(ctx) {
     try {
       const updated = await admin.updateUser(u.id, { role: next });
       Object.assign(u, updated && updated.id ? updated : { role: next });
+      if (u.id === me?.id && u.role !== 'admin') {
+        ctx.state.setMe({ ...me, role: u.role });
+        ctx.onForbidden();
+        return;
+      }
       status.set(`${u.username} is now ${ROLE_LABEL[u.role]?.toLowerCase() || u.role}`, { kind: 'ok', clearAfter: 5000 });
     } catch (err) {
       select.value = u.role;
