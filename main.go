@@ -245,6 +245,8 @@ func serve(c *cli.Context) error {
 			"max_call_participants": c.IsSet("max-call-participants"),
 			"recording_max":         c.IsSet("recording-max"),
 			"recording_reminder":    c.IsSet("recording-reminder"),
+			"public_ips":            c.IsSet("public-ip"),
+			"max_upload_bytes":      c.IsSet("max-upload"),
 		},
 		Version: buildVersion(),
 		Logger:  log,

@@ -162,7 +162,7 @@ func (s *Server) adminResetLink(w http.ResponseWriter, r *http.Request, p *princ
 		return
 	}
 	tok, hash := auth.NewToken()
-	expires := time.Now().Add(resetLinkTTL).UTC().Truncate(time.Millisecond)
+	expires := s.clock.Now().Add(resetLinkTTL).UTC().Truncate(time.Millisecond)
 	if err := s.store.CreatePasswordReset(r.Context(), hash, u.ID, p.User.ID, expires,
 		auditBy(p, auditUserResetLink, u.ID, nil, map[string]any{"expires_at": expires})); err != nil {
 		s.writeError(w, r, err)

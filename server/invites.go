@@ -93,7 +93,7 @@ func (s *Server) adminCreateInvite(w http.ResponseWriter, r *http.Request, p *pr
 		}
 	}
 	tok, hash := auth.NewToken()
-	inv := &store.Invite{Role: req.Role, TeamID: req.TeamID, CreatedBy: p.User.ID, ExpiresAt: time.Now().Add(ttl), MaxUses: uses}
+	inv := &store.Invite{Role: req.Role, TeamID: req.TeamID, CreatedBy: p.User.ID, ExpiresAt: s.clock.Now().Add(ttl), MaxUses: uses}
 	if err := s.store.CreateInvite(r.Context(), hash, inv, auditBy(p, auditInviteCreate, "", nil,
 		map[string]any{"role": req.Role, "team_id": req.TeamID, "max_uses": uses, "expires_in": ttl.String()})); err != nil {
 		s.writeError(w, r, err)
@@ -162,7 +162,7 @@ func (s *Server) getInvite(w http.ResponseWriter, r *http.Request) {
 	case err != nil:
 		s.writeError(w, r, err)
 		return
-	case !inv.Usable(time.Now()):
+	case !inv.Usable(s.clock.Now()):
 		s.writeError(w, r, errLinkGone("invite"))
 		return
 	case s.settingString("signup") == "closed":
@@ -223,7 +223,7 @@ func (s *Server) acceptInvite(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	u, inv, err := s.store.AcceptInvite(r.Context(), auth.HashToken(tok), nu, s.settingString("default_team_id"),
+	u, inv, err := s.store.AcceptInvite(r.Context(), s.clock.Now(), auth.HashToken(tok), nu, s.settingString("default_team_id"),
 		store.AuditRecord{Action: auditInviteAccept, New: map[string]string{"username": nu.Username}})
 	switch {
 	case errors.Is(err, store.ErrNotFound):

@@ -3,7 +3,6 @@ package server
 import (
 	"errors"
 	"net/http"
-	"time"
 
 	"calls/server/auth"
 	"calls/server/hub"
@@ -32,7 +31,7 @@ func (s *Server) getPasswordReset(w http.ResponseWriter, r *http.Request) {
 	case err != nil:
 		s.writeError(w, r, err)
 		return
-	case pr.UsedAt != nil || !time.Now().Before(pr.ExpiresAt):
+	case pr.UsedAt != nil || !s.clock.Now().Before(pr.ExpiresAt):
 		s.writeError(w, r, errLinkGone("reset"))
 		return
 	}
@@ -61,7 +60,7 @@ func (s *Server) usePasswordReset(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	u, err := s.store.UsePasswordReset(r.Context(), auth.HashToken(tok), hash)
+	u, err := s.store.UsePasswordReset(r.Context(), s.clock.Now(), auth.HashToken(tok), hash)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		s.writeError(w, r, errLinkUnknown("reset"))

@@ -19,9 +19,17 @@ const (
 )
 
 // retention wakes the job early when the setting changes.
-type retention struct{ wake chan struct{} }
+type retention struct {
+	wake  chan struct{}
+	batch int // posts per transaction
+}
 
-func newRetention() retention { return retention{wake: make(chan struct{}, 1)} }
+func newRetention(batch int) retention {
+	if batch <= 0 {
+		batch = retentionBatch
+	}
+	return retention{wake: make(chan struct{}, 1), batch: batch}
+}
 
 func (r *retention) kick() {
 	select {
@@ -62,7 +70,7 @@ func (s *Server) applyRetention(ctx context.Context, now time.Time) (retentionRe
 	}
 	cutoff := now.Add(-time.Duration(days) * 24 * time.Hour)
 	for {
-		b, err := s.store.DeleteOldPosts(ctx, cutoff, retentionBatch)
+		b, err := s.store.DeleteOldPosts(ctx, cutoff, s.retention.batch)
 		if err != nil {
 			return res, err
 		}
@@ -80,7 +88,7 @@ func (s *Server) applyRetention(ctx context.Context, now time.Time) (retentionRe
 			}
 			res.Blobs++
 		}
-		if b.Posts < retentionBatch {
+		if b.Posts < s.retention.batch {
 			break
 		}
 		select {

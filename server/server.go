@@ -55,6 +55,9 @@ type Config struct {
 	RecordingMax, RecordingReminder time.Duration
 	// TURN is the embedded STUN/TURN server.
 	TURN TURNConfig
+	// RetentionBatch is how many posts message retention deletes per
+	// transaction [500].
+	RetentionBatch int
 	// FixedSettings are settings given explicitly on the command line:
 	// admins see them but cannot change them at runtime.
 	FixedSettings map[string]bool
@@ -154,7 +157,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		log:          slog.New(newRingHandler(cfg.Logger.Handler(), logs)),
 		logs:         logs,
 		startedAt:    time.Now().UTC(),
-		retention:    newRetention(),
+		retention:    newRetention(cfg.RetentionBatch),
 		store:        st,
 		hub:          hub.New(),
 		loginIP:      limiter.New(20, 3*time.Second, nil),

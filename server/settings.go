@@ -66,7 +66,7 @@ var settingDefs = []setting{
 	{Key: "default_camera_on", Kind: "bool", Public: true, Description: "camera on when joining", def: func(*Config) any { return false }},
 	{Key: "public_ips", Kind: "ips", Max: 8,
 		Description: "addresses advertised in ICE candidates instead of the host's (--public-ip); calls joined from now on use them, the TURN relay address changes at the next start",
-		def:         func(c *Config) any { return slices.Clone(c.PublicIPs) },
+		def:         func(c *Config) any { return append([]string{}, c.PublicIPs...) },
 		apply: func(s *Server, v any) {
 			if s.sfu != nil {
 				s.sfu.SetPublicIPs(v.([]string))
@@ -146,6 +146,9 @@ func (s *Server) loadSettings(ctx context.Context) error {
 
 // parse validates a JSON value for the setting and returns it typed.
 func (d setting) parse(raw json.RawMessage) (any, error) {
+	if strings.TrimSpace(string(raw)) == "null" {
+		return nil, fmt.Errorf("%s cannot be null", d.Key)
+	}
 	switch d.Kind {
 	case "bool":
 		var b bool

@@ -99,11 +99,12 @@ func (s *Store) RevokeInvite(ctx context.Context, id string, audit ...AuditRecor
 }
 
 // AcceptInvite creates the user an invite admits, counts the use and adds
-// them to teamID (when not "": the invite's team, or the default team),
-// all in one transaction: two people racing for the last use cannot both
-// get in. ErrNotFound: no such invite; ErrGone: expired, used up or
-// revoked; ErrConflict: the username is taken.
-func (s *Store) AcceptInvite(ctx context.Context, tokenHash string, nu NewUser, defaultTeamID string, audit ...AuditRecord) (*User, *Invite, error) {
+// them to the invite's team (or defaultTeamID when it names none), all in
+// one transaction: two people racing for the last use cannot both get in.
+// at is the moment the expiry is checked against. ErrNotFound: no such
+// invite; ErrGone: expired, used up or revoked; ErrConflict: the username
+// is taken.
+func (s *Store) AcceptInvite(ctx context.Context, at time.Time, tokenHash string, nu NewUser, defaultTeamID string, audit ...AuditRecord) (*User, *Invite, error) {
 	t := now()
 	var u *User
 	var inv *Invite
@@ -113,7 +114,7 @@ func (s *Store) AcceptInvite(ctx context.Context, tokenHash string, nu NewUser, 
 		if err != nil {
 			return err
 		}
-		if !inv.Usable(t) {
+		if !inv.Usable(at) {
 			return ErrGone
 		}
 		nu.Role = inv.Role

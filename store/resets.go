@@ -51,8 +51,9 @@ func scanReset(row *sql.Row) (*PasswordReset, error) {
 // UsePasswordReset spends a reset link: the user's password becomes hash,
 // every session of theirs ends and every other open reset link of theirs
 // is spent too, in one transaction. ErrNotFound: no such link; ErrGone:
-// used or expired; ErrDeactivated: the user was deactivated meanwhile.
-func (s *Store) UsePasswordReset(ctx context.Context, tokenHash, hash string) (*User, error) {
+// used or expired (at is the moment the expiry is checked against);
+// ErrDeactivated: the user was deactivated meanwhile.
+func (s *Store) UsePasswordReset(ctx context.Context, at time.Time, tokenHash, hash string) (*User, error) {
 	var u *User
 	err := s.write(ctx, "use_password_reset", func(tx *sql.Tx) error {
 		r, err := scanReset(tx.QueryRowContext(ctx, `SELECT r.user_id, u.username, r.expires_at, r.used_at
@@ -60,7 +61,7 @@ func (s *Store) UsePasswordReset(ctx context.Context, tokenHash, hash string) (*
 		if err != nil {
 			return err
 		}
-		if r.UsedAt != nil || !time.Now().Before(r.ExpiresAt) {
+		if r.UsedAt != nil || !at.Before(r.ExpiresAt) {
 			return ErrGone
 		}
 		if u, err = scanUser(tx.QueryRowContext(ctx, "SELECT "+userColumns+" FROM users WHERE id = ?", r.UserID)); err != nil {
