@@ -95,6 +95,11 @@ export function adminConsole(ctx) {
     get page() { return currentId; },
     get allowed() { return isAdmin(); },
     show,
+    /** recheck turns away someone who is no longer an admin (or lets a new one in). */
+    recheck() {
+      if (!isAdmin()) showForbidden();
+      else if (!currentId) show(PAGES[0].id);
+    },
     refresh: () => current?.refresh?.() ?? current?.load?.(),
     focus: () => (currentId ? (slot.querySelector('.admin-title') || title).focus({ preventScroll: true }) : title.focus({ preventScroll: true })),
     destroy() {

@@ -90,9 +90,12 @@ export function systemPage(ctx) {
       stat('Uptime', uptime),
       stat('Websocket clients', num(sys.websocket_clients)),
       stat('Active calls', num(sys.active_calls)),
+      Number.isFinite(sys.call_participants) ? stat('People in calls', num(sys.call_participants)) : null,
       stat('TURN allocations', turn.enabled === false ? 'TURN is off' : num(turn.allocations)),
       stat('Goroutines', num(goRt.goroutines)),
       stat('Memory in use', Number.isFinite(goRt.heap_bytes) ? bytes(goRt.heap_bytes) : '–'),
+      goRt.version ? stat('Go', goRt.version) : null,
+      sys.schema_version != null ? stat('Database schema', String(sys.schema_version)) : null,
     ));
     const d = sys.data_dir || {};
     const rows = [
@@ -103,9 +106,12 @@ export function systemPage(ctx) {
     ].filter(([, b]) => Number.isFinite(b));
     const total = rows.reduce((n, [, b]) => n + b, 0);
     storage.node.hidden = !rows.length;
-    storageBody.replaceChildren(el('dl', { class: 'admin-stat-grid' },
-      rows.map(([label, b, count]) => stat(label, `${bytes(b)}${Number.isFinite(count) ? ` · ${count === 1 ? '1 file' : `${count} files`}` : ''}`)),
-      stat('Total', bytes(total))));
+    storageBody.replaceChildren(
+      d.path ? el('p', { class: 'admin-muted' }, 'In ', el('code', { class: 'admin-target' }, d.path)) : '',
+      el('dl', { class: 'admin-stat-grid' },
+        rows.map(([label, b, count]) => stat(label, `${bytes(b)}${Number.isFinite(count) ? ` · ${count === 1 ? '1 file' : `${count} files`}` : ''}`)),
+        stat('Total', bytes(total))),
+    );
   }
 
   function tick() {

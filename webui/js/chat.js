@@ -103,7 +103,8 @@ export class Chat {
     on('team_member_removed', (d) => this.teamMembership(d));
     on('typing', (d) => this.typing.heard(d));
     on('presence', (d) => this.presence(d));
-    on('settings_changed', (d) => this.state.setSettings(d));
+    on('settings_changed', (d) => this.settingsChanged(d));
+    on('user_updated', (d) => this.userUpdated(d.user));
     on('hello', () => { if (this.away) this.socket.send('presence', { status: 'away' }); });
 
     this.offs.push(this.state.on('channels', () => this.updateTitle()));
@@ -764,6 +765,26 @@ export class Chat {
     }
     if (this.roomView?.channelId === id) this.roomView.changeMemberCount(-1);
     if (this.panel?.kind === 'members' && this.panel.channelId === id) this.panel.load();
+  }
+
+  /** settingsChanged applies the workspace settings an admin just changed (call buttons follow the state). */
+  settingsChanged(settings) {
+    this.state.setSettings(settings);
+    if (typeof settings?.site_name === 'string' && settings.site_name.trim()) {
+      this.siteName = settings.site_name.trim();
+      this.updateTitle();
+    }
+  }
+
+  /** userUpdated takes an admin's change to someone's role or name; my own role decides the console. */
+  userUpdated(u) {
+    if (!u?.id) return;
+    if (u.id === this.state.me.id) {
+      this.state.setMe(u);
+      if (this.adminView) this.adminView.recheck();
+    } else {
+      this.state.addUsers([u]);
+    }
   }
 
   teamMembership({ user_id: userId }) {

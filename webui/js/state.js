@@ -6,7 +6,8 @@ import { displayName } from './avatar.js';
 
 const DIRECT = new Set(['dm', 'group']);
 
-// The setting that turns calls on or off in each kind of room (older name first).
+// The setting that turns calls on or off in each kind of room (the server's name
+// first, then the name the admin API contract first gave it).
 const CALL_KEYS = {
   public: ['calls_in_channels', 'calls_channels'],
   private: ['calls_in_private', 'calls_private'],
