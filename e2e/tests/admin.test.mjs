@@ -107,6 +107,7 @@ test('members get no console: no menu item, and /admin says admins only', async 
   await page.goto(`${server.url}/admin/users`);
   await waitForView(page, 'shell');
   await page.getByRole('heading', { name: 'Admins only' }).waitFor();
+  await screenshot(page, 'admin-members-only');
   assert.equal(await consolePages(page).count(), 0, 'no console pages for a member');
   assert.equal(await page.getByRole('table').count(), 0, 'no user list for a member');
   await page.getByRole('main').getByRole('button', { name: 'Back to chat' }).last().click();

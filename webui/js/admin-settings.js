@@ -249,7 +249,7 @@ export function settingsPage(ctx) {
           id, name: key, type: 'text', class: ['input', f.kind === 'duration' && 'admin-input-short'], disabled: fixed,
           autocomplete: 'off', spellcheck: 'false', 'aria-describedby': describedBy,
         });
-        input.value = value == null ? '' : String(value);
+        input.value = value == null ? '' : (f.kind === 'duration' ? shortDuration(String(value)) : String(value));
         read = () => input.value.trim();
       }
     }
@@ -274,6 +274,7 @@ export function settingsPage(ctx) {
     if (f.kind === 'lines') return JSON.stringify(Array.isArray(v) ? v : (v ? [String(v)] : []));
     if (f.kind === 'json') return JSON.stringify(parseMaybe(v) ?? []);
     if (f.kind === 'team') return JSON.stringify(v || '');
+    if (f.kind === 'duration' && typeof v === 'string') return JSON.stringify(shortDuration(v));
     return JSON.stringify(v);
   }
 
@@ -398,6 +399,11 @@ export function settingsPage(ctx) {
     refresh: () => { if (!updateDirty()) load(); },
     destroy: () => offSocket?.(),
   };
+}
+
+/** shortDuration drops the zero parts Go writes: "1h0m0s" → "1h", "10m0s" → "10m". */
+function shortDuration(text) {
+  return text.replace(/(\d)m0s$/, '$1m').replace(/(\d)h0m$/, '$1h');
 }
 
 function parseMaybe(v) {
