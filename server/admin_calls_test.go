@@ -25,7 +25,7 @@ func TestAdminStopsRecordingAndEndsCall(t *testing.T) {
 	ann.publish(ctx)
 	ben := f.peer(t, "ben")
 	ben.join(f.channel, true, false)
-	waitFor(t, "ben hears ann", 15*time.Second, func() bool { c, _ := ben.packetsFrom(ann.pid, "mic"); return c > 10 })
+	waitFor(t, "ben hears ann", 30*time.Second, func() bool { c, _ := ben.packetsFrom(ann.pid, "mic"); return c > 10 })
 
 	path := "/api/v1/admin/calls/" + f.channel
 	ts.mustDo("POST", path+"/recording/stop", admin, nil, nil, 409) // nothing to stop yet
@@ -45,7 +45,7 @@ func TestAdminStopsRecordingAndEndsCall(t *testing.T) {
 	ts.mustDo("POST", path+"/recording/stop", admin, nil, nil, 409)
 	postID := calls.Calls[0].PostID
 	var thread struct{ Posts []*postView }
-	waitFor(t, "recording posted", 15*time.Second, func() bool {
+	waitFor(t, "recording posted", 30*time.Second, func() bool {
 		ts.mustDo("GET", "/api/v1/posts/"+postID+"/thread", f.tokens["ben"], nil, &thread, 200)
 		return len(thread.Posts) > 0
 	})
@@ -117,12 +117,12 @@ func TestAdminCallHistory(t *testing.T) {
 	}
 	// general: alice hosts, bob joins; the DM: bob alone; secret: alice.
 	rawCall(t, ts, f.aliceT, f.public, func() { rawCall(t, ts, f.bobT, f.public, nil) })
-	waitFor(t, "first call ended", 10*time.Second, func() bool { return search("") == "general:alice:alice+bob" })
+	waitFor(t, "first call ended", 30*time.Second, func() bool { return search("") == "general:alice:alice+bob" })
 	time.Sleep(5 * time.Millisecond)
 	rawCall(t, ts, f.bobT, f.dm, nil)
 	time.Sleep(5 * time.Millisecond)
 	rawCall(t, ts, f.aliceT, f.private, nil)
-	waitFor(t, "three calls", 10*time.Second, func() bool { search(""); return history.Total == 3 })
+	waitFor(t, "three calls", 30*time.Second, func() bool { search(""); return history.Total == 3 })
 
 	now := time.Now().UTC()
 	firstDay, lastDay := history.Calls[2].StartedAt.Format("2006-01-02"), history.Calls[0].StartedAt.Format("2006-01-02")

@@ -191,13 +191,13 @@ func TestDeactivationRemovesFromCall(t *testing.T) {
 	ann.publish(ctx)
 	ben.join(f.channel, true, false)
 	ben.publish(ctx)
-	waitFor(t, "ann hears ben", 15*time.Second, func() bool { c, _ := ann.packetsFrom(ben.pid, "mic"); return c > 10 })
+	waitFor(t, "ann hears ben", 30*time.Second, func() bool { c, _ := ann.packetsFrom(ben.pid, "mic"); return c > 10 })
 
 	// The admin's view: both in the call, with their audio flowing.
 	admin := f.tokens["cat"]
 	var calls struct{ Calls []adminCall }
 	ts := f.ts
-	waitFor(t, "bitrates", 10*time.Second, func() bool {
+	waitFor(t, "bitrates", 30*time.Second, func() bool {
 		ts.mustDo("GET", "/api/v1/admin/calls", admin, nil, &calls, 200)
 		if len(calls.Calls) != 1 || len(calls.Calls[0].Participants) != 2 {
 			return false

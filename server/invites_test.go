@@ -162,7 +162,17 @@ func TestSignupOpenAndClosed(t *testing.T) {
 	if st := ts.do("POST", "/api/v1/auth/signup", "", body, &e); st != 403 || e["code"] != "signup_closed" {
 		t.Fatalf("signup by default: %d %v", st, e)
 	}
+	var setup map[string]any
+	ts.mustDo("GET", "/api/v1/setup", "", nil, &setup, 200)
+	if setup["signup"] != "invite" {
+		t.Fatalf("setup status %v", setup)
+	}
 	ts.mustDo("PATCH", "/api/v1/admin/settings", tok, map[string]any{"signup": "open"}, nil, 200)
+	// The login page (no session) learns that sign-up is open.
+	ts.mustDo("GET", "/api/v1/setup", "", nil, &setup, 200)
+	if setup["signup"] != "open" {
+		t.Fatalf("setup status %v", setup)
+	}
 	var out loginResponse
 	ts.mustDo("POST", "/api/v1/auth/signup", "", body, &out, 201)
 	if out.User.Role != "member" || out.Token == "" {

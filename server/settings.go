@@ -35,7 +35,8 @@ type setting struct {
 	// check validates what needs the database (a team that must exist).
 	check func(ctx context.Context, s *Server, v any) error
 	// apply makes a change take effect where reading the value at each
-	// use is not enough.
+	// use is not enough. It runs with the settings locked: it must not read
+	// settings.
 	apply func(s *Server, v any)
 }
 
@@ -461,15 +462,15 @@ func (s *Server) adminPatchSettings(w http.ResponseWriter, r *http.Request, p *p
 		}
 		for k, v := range parsed {
 			s.settings.values[k] = v
+			// Applied under the lock, so two saves apply in the order they
+			// were stored. apply must not read settings (the lock is held).
+			if d, _ := settingDef(k); d.apply != nil {
+				d.apply(s, v)
+			}
 		}
 	}
 	s.settings.mu.Unlock()
 	if len(changes) > 0 {
-		for _, k := range keys {
-			if d, _ := settingDef(k); d.apply != nil && parsed[k] != nil {
-				d.apply(s, parsed[k])
-			}
-		}
 		s.log.Info("settings changed", "by", p.User.Username, "keys", strings.Join(slices.Collect(maps.Keys(parsed)), ","))
 		if _, err := s.hub.Publish("settings_changed", s.publicSettingValues(), nil); err != nil {
 			s.log.Error("publish settings", "err", err)

@@ -67,7 +67,8 @@ func (s *Server) setupStatus(w http.ResponseWriter, r *http.Request) {
 			needed = false
 		}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"needed": needed, "site_name": s.settingString("site_name")})
+	// signup lets the login page offer "Sign up" before anyone logs in.
+	writeJSON(w, http.StatusOK, map[string]any{"needed": needed, "site_name": s.settingString("site_name"), "signup": s.settingString("signup")})
 }
 
 func (s *Server) setup(w http.ResponseWriter, r *http.Request) {

@@ -99,7 +99,7 @@ func (s *Store) SearchCalls(ctx context.Context, q CallQuery) ([]*PastCall, int,
 
 func (s *Store) callAttendees(ctx context.Context, callID string) ([]CallAttendee, error) {
 	rows, err := s.reader.QueryContext(ctx, `SELECT p.user_id, COALESCE(u.username, '') FROM call_participants p
-		LEFT JOIN users u ON u.id = p.user_id WHERE p.call_id = ? GROUP BY p.user_id ORDER BY MIN(p.joined_at)`, callID)
+		LEFT JOIN users u ON u.id = p.user_id WHERE p.call_id = ? GROUP BY p.user_id ORDER BY MIN(p.joined_at), p.user_id`, callID)
 	if err != nil {
 		return nil, err
 	}
