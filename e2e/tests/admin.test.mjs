@@ -403,3 +403,37 @@ test('the system page and the console on a 375 px phone', async () => {
 
   for (const page of [pa, phone]) assert.deepEqual(page.problems, [], 'no page errors or CSP violations');
 });
+
+test('open sign-up chosen in the console puts a Sign up link on the login page', async () => {
+  const { server, passwords } = await setup(['alice']);
+  const browser = await launchBrowser();
+  const visitor = await newPage(browser);
+  await visitor.goto(server.url);
+  await waitForView(visitor, 'login');
+  assert.equal(await visitor.getByRole('link', { name: 'Sign up' }).count(), 0, 'no sign-up link while sign-up is by invite');
+
+  const pa = await newPage(browser);
+  await login(pa, server.url, 'alice', passwords.alice);
+  await pa.goto(`${server.url}/admin/settings`);
+  await pa.getByLabel('Who can get an account').selectOption('open');
+  await save(pa);
+  await pa.getByRole('status').filter({ hasText: /Saved one change/ }).waitFor();
+
+  await visitor.reload();
+  await waitForView(visitor, 'login');
+  await visitor.getByRole('link', { name: 'Sign up' }).click();
+  await waitForView(visitor, 'signup');
+  assert.equal(new URL(visitor.url()).pathname, '/signup');
+  const password = strongPassword();
+  await visitor.getByLabel('Username').fill('erin');
+  await visitor.getByLabel('Password', { exact: true }).fill(password);
+  await visitor.getByLabel('Repeat the password').fill(`${password}x`);
+  await visitor.getByRole('button', { name: 'Create account' }).click();
+  await visitor.getByRole('alert').filter({ hasText: 'The two passwords differ' }).waitFor();
+  await visitor.getByLabel('Repeat the password').fill(password);
+  await visitor.getByRole('button', { name: 'Create account' }).click();
+  await waitForView(visitor, 'shell');
+  await sidebarOf(visitor).getByRole('button', { name: 'erin', exact: true }).waitFor();
+
+  for (const page of [visitor, pa]) assert.deepEqual(page.problems, [], 'no page errors or CSP violations');
+});
