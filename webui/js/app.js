@@ -1,5 +1,6 @@
 // app.js is the entry point: it asks the server whether it still needs setting
-// up and who is signed in, then shows the setup, login or app shell view.
+// up and who is signed in, then shows the setup, login or app shell view, or
+// one of the public pages an invite or reset link leads to.
 import * as api from './api.js';
 import { el } from './dom.js';
 import { icon } from './icons.js';
@@ -9,6 +10,9 @@ import { shellView } from './shell.js';
 import { Socket } from './socket.js';
 import { callPopoutView } from './call-popout.js';
 import { popoutFromLocation } from './call-link.js';
+import { publicPageFromPath } from './router.js';
+import { signupView } from './signup.js';
+import { resetView } from './reset-password.js';
 
 const root = document.getElementById('app');
 
@@ -17,6 +21,7 @@ const app = {
   user: null,
   view: null,
   socket: null,
+  signup: 'closed', // who may create an account: closed, invite or open
 };
 
 /** mount replaces the current view. name lands in #app[data-view] for tests and styles. */
@@ -37,11 +42,14 @@ async function boot() {
   const [setup, me] = await Promise.allSettled([api.setupStatus(), api.me()]);
   if (setup.status === 'fulfilled') {
     setSiteName(setup.value.site_name);
+    if (typeof setup.value.signup === 'string') app.signup = setup.value.signup;
     if (setup.value.needed) {
       showSetup();
       return;
     }
   }
+  const page = publicPageFromPath();
+  if (page && showPublic(page)) return;
   if (me.status === 'fulfilled') {
     const popout = popoutFromLocation();
     if (popout) showPopout(me.value, popout);
@@ -67,7 +75,33 @@ function showSetup() {
 function showLogin(notice) {
   stopSocket();
   app.user = null;
-  mount('login', loginView({ siteName: app.siteName, onLoggedIn: showShell, notice }));
+  if (publicPageFromPath()) history.replaceState(null, '', '/');
+  mount('login', loginView({
+    siteName: app.siteName,
+    onLoggedIn: showShell,
+    notice,
+    onSignup: app.signup === 'open' ? () => showPublic({ kind: 'signup' }) : null,
+  }));
+}
+
+/** showPublic shows the invite, reset or sign-up page; false when there is none to show. */
+function showPublic({ kind, token }) {
+  stopSocket();
+  let view;
+  if (kind === 'invite') {
+    view = signupView({ siteName: app.siteName, mode: 'invite', token, onSignedUp: showShell, onLogin: () => showLogin() });
+  } else if (kind === 'reset') {
+    view = resetView({ siteName: app.siteName, token, onDone: (notice) => showLogin(notice) });
+  } else if (kind === 'signup' && app.signup === 'open') {
+    if (location.pathname !== '/signup') history.pushState(null, '', '/signup');
+    view = signupView({ siteName: app.siteName, mode: 'open', onSignedUp: showShell, onLogin: () => showLogin() });
+  } else {
+    return false;
+  }
+  app.user = null;
+  mount(kind, view);
+  view.start();
+  return true;
 }
 
 function showShell(user) {

@@ -4,11 +4,14 @@
 // anything that talks to the server.
 import * as api from './api.js';
 import { setPresence } from './avatar.js';
-import { ChatState, isDirect } from './state.js';
+import { ChatState, isDirect, CALL_KIND_NAMES } from './state.js';
 import { Typing } from './typing.js';
-import { Router, roomFromPath } from './router.js';
+import { Router, roomFromPath, adminPageFromPath } from './router.js';
+import { adminConsole } from './admin-console.js';
+import { publicSettings } from './admin-api.js';
 import * as notifications from './notifications.js';
 import { confirmDialog } from './dialog.js';
+import { sentence } from './auth-card.js';
 import { openEmojiPicker } from './emoji-picker.js';
 import { roomView } from './room-view.js';
 import { threadPanel } from './thread-panel.js';
@@ -40,9 +43,13 @@ export class Chat {
     this.shell = shell;
     this.siteName = siteName;
     this.typing = new Typing({ state: this.state, socket });
-    this.router = new Router((id) => (id ? this.openRoom(id, { push: false }) : this.openDefault({ push: false })));
+    this.router = new Router(
+      (id) => (id ? this.openRoom(id, { push: false }) : this.openDefault({ push: false })),
+      (page) => this.openAdmin(page, { push: false }),
+    );
     this.seen = new Set();
     this.roomView = null;
+    this.adminView = null; // the system console, when it is open instead of a room
     this.channel = null; // the open room as loaded (also when not a member)
     this.panel = null;
     this.userFetches = new Map();
@@ -96,6 +103,8 @@ export class Chat {
     on('team_member_removed', (d) => this.teamMembership(d));
     on('typing', (d) => this.typing.heard(d));
     on('presence', (d) => this.presence(d));
+    on('settings_changed', (d) => this.settingsChanged(d));
+    on('user_updated', (d) => this.userUpdated(d.user));
     on('hello', () => { if (this.away) this.socket.send('presence', { status: 'away' }); });
 
     this.offs.push(this.state.on('channels', () => this.updateTitle()));
@@ -132,6 +141,7 @@ export class Chat {
           this.openRoom(c.id);
         },
       }),
+      openConsole: () => this.openAdmin('settings'),
       browseChannels: () => browseChannelsDialog({
         state: this.state,
         teamId: this.state.teamId,
@@ -155,6 +165,11 @@ export class Chat {
   /** start loads everything and opens the room in the address bar (or a default one). */
   async start() {
     await this.load();
+    const admin = adminPageFromPath();
+    if (admin !== null) {
+      this.openAdmin(admin, { replace: true });
+      return;
+    }
     const link = callLinkFromPath();
     if (link) {
       await this.openCallLink(link);
@@ -166,8 +181,9 @@ export class Chat {
   }
 
   async load() {
-    const [teams, channels, users] = await Promise.allSettled([api.teams(), api.channels(), api.users()]);
+    const [teams, channels, users, settings] = await Promise.allSettled([api.teams(), api.channels(), api.users(), publicSettings()]);
     if (users.status === 'fulfilled') this.state.addUsers(users.value);
+    if (settings.status === 'fulfilled') this.state.setSettings(settings.value);
     if (teams.status === 'fulfilled') {
       const saved = localStorage.getItem(TEAM_KEY);
       this.state.teamId = saved;
@@ -231,6 +247,10 @@ export class Chat {
   /** resync refetches everything after the socket lost events. */
   async resync() {
     await this.load();
+    if (this.adminView) {
+      this.adminView.refresh();
+      return;
+    }
     const id = this.state.currentId;
     if (!id) {
       await this.openDefault({ replace: true });
@@ -271,6 +291,7 @@ export class Chat {
 
   closeRoom() {
     this.openToken += 1;
+    this.closeAdmin();
     this.roomView?.destroy();
     this.roomView = null;
     this.channel = null;
@@ -318,6 +339,7 @@ export class Chat {
     }
 
     if (this.panel && this.panel.kind !== 'search' && this.panel.channelId !== id) this.closePanel();
+    this.closeAdmin();
     this.roomView?.destroy();
     const view = roomView({ chat: this, channel: c, member });
     this.roomView = view;
@@ -375,6 +397,38 @@ export class Chat {
     }));
   }
 
+  // ---------- System console ----------
+
+  /** openAdmin shows a page of the system console ('' for the first) in place of a room. */
+  openAdmin(page, { push = true, replace = false } = {}) {
+    if (!this.adminView) {
+      this.closeRoom();
+      this.adminView = adminConsole({
+        me: () => this.state.me,
+        state: this.state,
+        socket: this.socket,
+        siteName: this.siteName,
+        navigate: (next) => this.openAdmin(next),
+        leave: () => this.openDefault(),
+        ensureUsers: (ids) => this.ensureUsers(ids),
+        showError: (text) => this.shell.showError(text),
+        showNotice: (text) => this.shell.showNotice(text),
+      });
+      this.shell.setMain(this.adminView);
+    }
+    this.adminView.show(page);
+    if (push && this.adminView.page) this.router.showAdmin(this.adminView.page, { replace });
+    this.shell.closeDrawer();
+    this.updateTitle();
+    this.adminView.focus();
+  }
+
+  closeAdmin() {
+    if (!this.adminView) return;
+    this.adminView.destroy();
+    this.adminView = null;
+  }
+
   /** join makes me a member of a public channel and opens it. */
   async join(id) {
     await api.joinChannel(id);
@@ -401,6 +455,10 @@ export class Chat {
 
   updateTitle() {
     const { mentions } = this.state.totals();
+    if (this.adminView) {
+      document.title = `${mentions ? `(${mentions}) ` : ''}System console · ${this.siteName}`;
+      return;
+    }
     const c = this.state.channel(this.state.currentId) || (this.channel?.id === this.state.currentId ? this.channel : null);
     const room = c ? this.state.roomName(c) : '';
     document.title = `${mentions ? `(${mentions}) ` : ''}${room ? `${room} · ` : ''}${this.siteName}`;
@@ -490,13 +548,34 @@ export class Chat {
 
   async runCommand(channelId, text, { onEphemeral }) {
     if (/^\/leave\b/i.test(text)) this.leaving = channelId;
-    const res = await api.command(channelId, text);
+    let res;
+    try {
+      res = await api.command(channelId, text);
+    } catch (err) {
+      // "Calls are off here" answers the command; it is not a failed send.
+      if (err.code !== 'calls_disabled') throw err;
+      onEphemeral(sentence(err.message));
+      return;
+    }
     if (res?.post) this.postCreated(res.post);
+    // A server that still answers "join" where calls are turned off: say so
+    // here rather than start a call it will refuse.
+    const room = this.state.channel(channelId) || (this.channel?.id === channelId ? this.channel : null);
+    if (res?.action === 'call_join' && room && !this.state.callsAllowed(room)) {
+      onEphemeral(this.callsOffText(room));
+      return;
+    }
     if (res?.text && res.ephemeral !== false) onEphemeral(res.text);
     // /call start|join|leave: the server asks the client to act, since media
     // goes with this browser's websocket.
     if (res?.action === 'call_join') this.calls.start(channelId, { title: res.title || '' });
     else if (res?.action === 'call_leave') this.calls.leave();
+  }
+
+  /** callsOffText says why a room takes no calls. */
+  callsOffText(c) {
+    if (this.state.settings.calls_enabled === false) return 'Calls are turned off in this workspace; ask an admin.';
+    return `Calls are turned off for ${CALL_KIND_NAMES[c?.type] || 'this kind of room'} in this workspace; ask an admin.`;
   }
 
   async react(post, emoji) {
@@ -688,6 +767,26 @@ export class Chat {
     if (this.panel?.kind === 'members' && this.panel.channelId === id) this.panel.load();
   }
 
+  /** settingsChanged applies the workspace settings an admin just changed (call buttons follow the state). */
+  settingsChanged(settings) {
+    this.state.setSettings(settings);
+    if (typeof settings?.site_name === 'string' && settings.site_name.trim()) {
+      this.siteName = settings.site_name.trim();
+      this.updateTitle();
+    }
+  }
+
+  /** userUpdated takes an admin's change to someone's role or name; my own role decides the console. */
+  userUpdated(u) {
+    if (!u?.id) return;
+    if (u.id === this.state.me.id) {
+      this.state.setMe(u);
+      if (this.adminView) this.adminView.recheck();
+    } else {
+      this.state.addUsers([u]);
+    }
+  }
+
   teamMembership({ user_id: userId }) {
     if (userId === this.state.me.id) this.reloadLists();
   }
@@ -717,6 +816,7 @@ export class Chat {
 
   destroy() {
     this.openToken += 1;
+    this.closeAdmin();
     this.calls.destroy();
     for (const off of this.offs) off();
     this.roomView?.destroy();

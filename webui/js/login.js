@@ -1,9 +1,13 @@
 // login.js is the sign-in view: username and password, one error line.
 import * as api from './api.js';
+import { el } from './dom.js';
 import { authCard, field, firstEmpty, sentence } from './auth-card.js';
 
-/** loginView renders the login form; onLoggedIn(user) runs after success. */
-export function loginView({ siteName, onLoggedIn, notice }) {
+/**
+ * loginView renders the login form; onLoggedIn(user) runs after success.
+ * onSignup, when sign-up is open to everyone, opens the sign-up page.
+ */
+export function loginView({ siteName, onLoggedIn, notice, onSignup }) {
   const username = field({ label: 'Username', name: 'username', autocomplete: 'username' });
   const password = field({ label: 'Password', name: 'password', type: 'password', autocomplete: 'current-password' });
   const fields = [username, password];
@@ -13,7 +17,12 @@ export function loginView({ siteName, onLoggedIn, notice }) {
     intro: notice || null,
     fields,
     submitLabel: 'Log in',
-    footer: 'No account yet? Ask an administrator of this server to create one for you.',
+    footer: onSignup
+      ? el('span', null, 'No account yet? ', el('a', { href: '/signup', class: 'auth-link', onclick: (event) => {
+        event.preventDefault();
+        onSignup();
+      } }, 'Sign up'))
+      : 'No account yet? Ask an administrator of this server to create one for you.',
   });
 
   card.form.addEventListener('submit', async (event) => {

@@ -56,6 +56,10 @@ export function roomView({ chat, channel, member }) {
     onclick: () => chat.openMembers(),
   }, icon('users', { size: 16 }), el('span', { class: 'header-count' }));
   const call = callButton({ calls: chat.calls, channel: c });
+  // No call button where an admin turned calls off for this kind of room;
+  // it comes and goes live with the settings_changed event.
+  const drawCallButton = () => { call.node.hidden = !state.callsAllowed(c); };
+  drawCallButton();
   const header = el('div', { class: 'room-header' },
     el('div', { class: 'room-heading' }, title, topic),
     call.node,
@@ -177,6 +181,7 @@ export function roomView({ chat, channel, member }) {
 
   const offTyping = chat.typing.on(() => box?.setTyping(chat.typing.text(c.id)));
   const offUsers = state.on('users', drawHeader);
+  const offSettings = state.on('settings', drawCallButton);
 
   drawHeader();
   drawFooter();
@@ -213,6 +218,7 @@ export function roomView({ chat, channel, member }) {
       if (next?.id) c = { ...next, member_ids: next.member_ids || c.member_ids };
       if (nowMember !== undefined) isMember = nowMember;
       call.update(c);
+      drawCallButton();
       drawHeader();
       node.setAttribute('aria-label', name());
       if (wasArchived !== Boolean(c.archived_at) || wasMember !== isMember) {
@@ -241,6 +247,7 @@ export function roomView({ chat, channel, member }) {
       callBar.destroy();
       offTyping();
       offUsers();
+      offSettings();
     },
   };
 }

@@ -13,10 +13,10 @@ import * as notifications from './notifications.js';
  * sidebar returns {node, setUser, closeMenu, render}.
  *
  * actions: {openRoom(id), selectTeam(id), createTeam(), createChannel(),
- *           browseChannels(), newMessage()}
+ *           browseChannels(), newMessage(), openConsole()}
  */
 export function sidebar({ id, siteName, user, state, actions, onLogout, onSettings, onCloseDrawer }) {
-  const account = userMenu({ user, onLogout });
+  const account = userMenu({ user, onLogout, onConsole: actions.openConsole });
   const settings = el('button', {
     type: 'button',
     class: 'icon-button bell-button settings-button',

@@ -1,10 +1,25 @@
 // state.js holds what the signed-in app knows: people, teams, the rooms in
 // the sidebar with their unread counts, and which team and room are open.
 // Views subscribe to named changes ('users', 'teams', 'channels', 'current',
-// 'presence') and redraw from here; nothing else keeps a copy.
+// 'presence', 'settings') and redraw from here; nothing else keeps a copy.
 import { displayName } from './avatar.js';
 
 const DIRECT = new Set(['dm', 'group']);
+
+// The setting that turns calls on or off in each kind of room (the server's name
+// first, then the name the admin API contract first gave it).
+const CALL_KEYS = {
+  public: ['calls_in_channels', 'calls_channels'],
+  private: ['calls_in_private', 'calls_private'],
+  dm: ['calls_in_dms', 'calls_dms'],
+  group: ['calls_in_groups', 'calls_group_dms'],
+  discussion: ['calls_in_discussions', 'calls_discussions'],
+};
+
+/** CALL_KIND_NAMES say what a kind of room is called, for "calls are off in …" messages. */
+export const CALL_KIND_NAMES = {
+  public: 'public channels', private: 'private channels', dm: 'direct messages', group: 'group messages', discussion: 'discussions',
+};
 
 /** isDirect says whether a room is a DM or group DM. */
 export const isDirect = (c) => DIRECT.has(c?.type);
@@ -18,6 +33,7 @@ export class ChatState {
     this.channels = new Map();
     this.currentId = null;
     this.ringing = new Set(); // rooms with a call ringing for me
+    this.settings = {}; // the workspace settings every client may read (GET /settings)
     this.listeners = new Map();
   }
 
@@ -81,6 +97,23 @@ export class ChatState {
   presence(userId) {
     if (userId === this.me.id) return this.users.get(userId)?.status || 'online';
     return this.users.get(userId)?.status || 'offline';
+  }
+
+  // ---------- Workspace settings ----------
+
+  /** setSettings takes the public settings (GET /settings or a settings_changed event). */
+  setSettings(settings) {
+    if (!settings || typeof settings !== 'object') return;
+    this.settings = { ...this.settings, ...settings };
+    this.emit('settings');
+  }
+
+  /** callsAllowed says whether calls are on for a room's kind (a setting the server has not sent counts as on). */
+  callsAllowed(c) {
+    const s = this.settings;
+    if (s.calls_enabled === false) return false;
+    const keys = CALL_KEYS[c?.type] || [];
+    return !keys.some((k) => s[k] === false);
   }
 
   // ---------- Teams ----------

@@ -1,12 +1,16 @@
 // user-menu.js is the account button at the foot of the sidebar and the menu
-// it opens (who you are signed in as, Log out). Menu-button keyboard pattern:
+// it opens (who you are signed in as, System console for admins, Log out).
+// Menu-button keyboard pattern:
 // Enter/Space/ArrowUp open it on an item, arrows move, Escape closes.
 import { el, uid } from './dom.js';
 import { icon } from './icons.js';
 import { avatar, displayName } from './avatar.js';
 
-/** userMenu returns {node, setUser(user)}; onLogout() runs when "Log out" is chosen. */
-export function userMenu({ user, onLogout }) {
+/**
+ * userMenu returns {node, setUser(user)}; onLogout() runs when "Log out" is
+ * chosen, onConsole() when an admin chooses "System console".
+ */
+export function userMenu({ user, onLogout, onConsole }) {
   const menuId = uid('user-menu');
   const button = el('button', {
     type: 'button',
@@ -18,13 +22,16 @@ export function userMenu({ user, onLogout }) {
   const summary = el('div', { class: 'menu-summary' });
   const logout = el('button', { type: 'button', role: 'menuitem', class: 'menu-item', tabindex: '-1' },
     icon('logout', { size: 16 }), el('span', null, 'Log out'));
+  const consoleItem = el('button', { type: 'button', role: 'menuitem', class: 'menu-item', tabindex: '-1', hidden: true },
+    icon('shield', { size: 16 }), el('span', null, 'System console'));
   const menu = el('div', { id: menuId, class: 'menu', role: 'menu', 'aria-label': 'Account', hidden: true },
     summary,
     el('div', { class: 'menu-separator', role: 'separator' }),
+    consoleItem,
     logout,
   );
   const node = el('div', { class: 'account' }, menu, button);
-  const items = () => [...menu.querySelectorAll('[role="menuitem"]:not([disabled])')];
+  const items = () => [...menu.querySelectorAll('[role="menuitem"]:not([disabled]):not([hidden])')];
 
   const setUser = (u) => {
     user = u;
@@ -38,6 +45,7 @@ export function userMenu({ user, onLogout }) {
       icon('chevronDown', { size: 16, className: 'account-chevron' }),
     );
     button.title = `Account menu for ${u.username}`;
+    consoleItem.hidden = u.role !== 'admin' || !onConsole;
     summary.replaceChildren(
       avatar(u, { size: 'lg' }),
       el('div', { class: 'menu-summary-text' },
@@ -107,6 +115,10 @@ export function userMenu({ user, onLogout }) {
   });
   menu.addEventListener('focusout', (event) => {
     if (isOpen() && !node.contains(event.relatedTarget)) close({ restoreFocus: false });
+  });
+  consoleItem.addEventListener('click', () => {
+    close({ restoreFocus: false });
+    onConsole?.();
   });
   logout.addEventListener('click', () => {
     close({ restoreFocus: false });
