@@ -360,7 +360,7 @@ test('users: create one, invite by link and sign up in a fresh browser, deactiva
 
   // Roles: carol becomes a guest; the last admin cannot step down.
   await pa.getByRole('combobox', { name: 'Role of carol' }).selectOption('guest');
-  await pa.getByRole('status').filter({ hasText: 'carol is now guest' }).waitFor();
+  await pa.getByRole('status').filter({ hasText: '@carol is now a guest' }).waitFor();
   const carolNow = (await apiAs(server.url, 'alice', passwords.alice)).call;
   assert.equal((await carolNow('GET', '/admin/users?q=carol')).users.find((u) => u.username === 'carol').role, 'guest');
   await pa.getByRole('combobox', { name: 'Role of alice' }).selectOption('member');

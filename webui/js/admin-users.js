@@ -169,7 +169,7 @@ export function usersPage(ctx) {
         ctx.onForbidden();
         return;
       }
-      status.set(`${u.username} is now ${ROLE_LABEL[u.role]?.toLowerCase() || u.role}`, { kind: 'ok', clearAfter: 5000 });
+      status.set(`@${u.username} is now ${{ admin: 'an admin', member: 'a member', guest: 'a guest' }[u.role] || u.role}`, { kind: 'ok', clearAfter: 5000 });
     } catch (err) {
       select.value = u.role;
       status.set(err.code === 'last_admin'
@@ -193,11 +193,11 @@ export function usersPage(ctx) {
     button.disabled = true;
     try {
       await admin.setActive(u.id, activate);
-      status.set(activate ? `${u.username} is active again` : `${u.username} is deactivated and signed out`, { kind: 'ok', clearAfter: 6000 });
+      status.set(activate ? `@${u.username} is active again` : `@${u.username} is deactivated and signed out everywhere`, { kind: 'ok', clearAfter: 6000 });
       await loadUsers();
     } catch (err) {
       button.disabled = false;
-      status.set(`Could not ${activate ? 'reactivate' : 'deactivate'} ${u.username}: ${err.message}`, { kind: 'error' });
+      status.set(`Could not ${activate ? 'reactivate' : 'deactivate'} @${u.username}: ${err.message}`, { kind: 'error' });
     }
   }
 
@@ -235,7 +235,7 @@ export function usersPage(ctx) {
         const body = { username: username.input.value.trim(), password: password.input.value, role: roleField.input.value };
         if (display.input.value.trim()) body.display_name = display.input.value.trim();
         const u = await admin.createUser(body);
-        status.set(`Created ${u.username}`, { kind: 'ok', clearAfter: 6000 });
+        status.set(`Created @${u.username}`, { kind: 'ok', clearAfter: 6000 });
         search.value = '';
         await loadUsers(0);
       },
