@@ -39,6 +39,14 @@ export const JOIN_ERRORS = {
   rate_limited: 'You are joining calls too fast. Wait a few seconds, then try again.',
   unauthorized: 'Your session has ended. Log in again to join calls.',
   forbidden: 'You are not allowed to call in this room.',
+  calls_disabled: 'Calls are turned off for this kind of room in this workspace. Ask an admin if you need them.',
+};
+
+/** CALL_REFUSALS are the sentences for refusals during a call that settings cause. */
+const CALL_REFUSALS = {
+  video_disabled: 'Cameras are turned off for calls in this workspace.',
+  screen_share_disabled: 'Screen sharing is turned off in this workspace.',
+  recording_admins_only: 'Only admins may record calls in this workspace.',
 };
 
 const MEDIA_FAILED = 'The call\'s audio and video could not connect. The server\'s UDP media port (its --rtc-port setting, 8443 by default) is probably blocked by a firewall: ask your admin to open it. The fallback over TCP through the web port did not get through either.';
@@ -654,11 +662,11 @@ export class Calls {
     }
   }
 
-  onError({ code, error: message }) {
+  onError({ code, error: message, request }) {
     const s = this.session;
     if (!code) return;
-    if (s && s.phase === 'joining' && (JOIN_ERRORS[code] || ['internal', 'bad_frame'].includes(code))) {
-      const text = JOIN_ERRORS[code] || 'The server could not add you to the call. Try again.';
+    if (s && s.phase === 'joining' && (request === 'call_join' || JOIN_ERRORS[code] || ['internal', 'bad_frame'].includes(code))) {
+      const text = JOIN_ERRORS[code] || (message ? `The server could not add you to the call: ${message}.` : 'The server could not add you to the call. Try again.');
       if (code === 'no_access' || code === 'not_found') this.emit('no_access', s.channelId);
       this.fail(text);
       return;
@@ -677,6 +685,10 @@ export class Calls {
     }
     if (code === 'recording_disabled') {
       this.ui.showError('Recording is turned off on this server.');
+      return;
+    }
+    if (CALL_REFUSALS[code]) {
+      this.ui.showError(CALL_REFUSALS[code]);
       return;
     }
     if (code === 'not_in_call' && s && !s.ended && s.phase !== 'joining') {
