@@ -21,6 +21,8 @@ import (
 
 	"calls/server/hub"
 	"calls/store"
+
+	"github.com/pion/webrtc/v3"
 )
 
 // The IDOR walk: someone who shares no team and no room with the victim
@@ -284,10 +286,37 @@ type idorCase struct {
 	// shell: the route serves the web app's page, which holds nothing of
 	// the room; its body must be the same bytes as "/".
 	shell bool
+	// guessed: the id is a secret token whose guessing is rate limited per
+	// address (all outsiders share loopback here), so 429 is also right.
+	guessed bool
 }
 
 // upload bodies are sent as multipart.
 type idorUpload struct{ name, content string }
+
+// idorSDP is an SDP offer (application/sdp); idorFrag a trickle ICE
+// fragment (application/trickle-ice-sdpfrag).
+type (
+	idorSDP  struct{ sdp string }
+	idorFrag struct{}
+)
+
+// idorOffer is a real offer from a pion peer with one audio section.
+func idorOffer(dir webrtc.RTPTransceiverDirection) string {
+	pc, err := webrtc.NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		panic(err)
+	}
+	defer pc.Close()
+	if _, err := pc.AddTransceiverFromKind(webrtc.RTPCodecTypeAudio, webrtc.RTPTransceiverInit{Direction: dir}); err != nil {
+		panic(err)
+	}
+	offer, err := pc.CreateOffer(nil)
+	if err != nil {
+		panic(err)
+	}
+	return offer.SDP
+}
 
 func idorCases() map[string]idorCase {
 	rooms := func(rest string) func(v *idorVictim, _ *idorOutsider) []string {
@@ -314,6 +343,33 @@ func idorCases() map[string]idorCase {
 	users := func(rest string) func(v *idorVictim, _ *idorOutsider) []string {
 		return func(v *idorVictim, _ *idorOutsider) []string {
 			return []string{"/api/v1/users/" + v.vic.ID + rest, "/api/v1/users/" + v.vic2.ID + rest}
+		}
+	}
+	stream := func(kind string) func(v *idorVictim, _ *idorOutsider) []string {
+		return func(v *idorVictim, _ *idorOutsider) []string {
+			var out []string
+			for _, id := range v.rooms() {
+				out = append(out, "/api/v1/channels/"+id+"/call/"+kind+"/"+v.pid)
+			}
+			return out
+		}
+	}
+	viewer := func(v *idorVictim, _ *idorOutsider) []string {
+		return []string{"/api/v1/channels/" + v.private + "/call/whep/" + v.pid + "/" + v.pid}
+	}
+	adminUsers := func(rest string) func(v *idorVictim, _ *idorOutsider) []string {
+		return func(v *idorVictim, _ *idorOutsider) []string {
+			return []string{"/api/v1/admin/users/" + v.vic.ID + rest}
+		}
+	}
+	adminCalls := func(rest string) func(v *idorVictim, _ *idorOutsider) []string {
+		return func(v *idorVictim, _ *idorOutsider) []string {
+			return []string{"/api/v1/admin/calls/" + v.private + rest, "/api/v1/admin/calls/" + v.dm + rest}
+		}
+	}
+	links := func(kind string) func(v *idorVictim, _ *idorOutsider) []string {
+		return func(v *idorVictim, _ *idorOutsider) []string {
+			return []string{"/api/v1/" + kind + "/" + v.vic.ID, "/api/v1/" + kind + "/" + v.hookTok, "/api/v1/" + kind + "/" + v.tok}
 		}
 	}
 	self := func(me *idorOutsider) string {
@@ -374,6 +430,29 @@ func idorCases() map[string]idorCase {
 		"POST /api/v1/hooks/{token}": {body: map[string]string{"text": "pwned"}, want: 404, paths: func(v *idorVictim, _ *idorOutsider) []string {
 			return []string{"/api/v1/hooks/" + v.hookID, "/api/v1/hooks/" + v.tok, "/api/v1/hooks/" + v.hookTok[:len(v.hookTok)-1]}
 		}},
+		// WHIP/WHEP: a well-formed offer, so only the access check refuses.
+		// A WHIP attempt spends a call join (rate limited per user), so one
+		// room stands for all: the walk's websocket joins come later.
+		"POST /api/v1/channels/{id}/call/whip": {paths: func(v *idorVictim, _ *idorOutsider) []string {
+			return []string{"/api/v1/channels/" + v.private + "/call/whip"}
+		}, body: idorSDP{idorOffer(webrtc.RTPTransceiverDirectionSendonly)}, want: 404},
+		"PATCH /api/v1/channels/{id}/call/whip/{session}":                {paths: stream("whip"), body: idorFrag{}, want: 404},
+		"DELETE /api/v1/channels/{id}/call/whip/{session}":               {paths: stream("whip"), want: 404},
+		"POST /api/v1/channels/{id}/call/whep/{participant}":             {paths: stream("whep"), body: idorSDP{idorOffer(webrtc.RTPTransceiverDirectionRecvonly)}, want: 404},
+		"PATCH /api/v1/channels/{id}/call/whep/{participant}/{session}":  {paths: viewer, body: idorFrag{}, want: 404},
+		"DELETE /api/v1/channels/{id}/call/whep/{participant}/{session}": {paths: viewer, want: 404},
+		// Admin routes refuse everyone else before looking at the id.
+		"PATCH /api/v1/admin/users/{id}":                       {paths: adminUsers(""), body: map[string]string{"role": "guest"}, want: 403},
+		"POST /api/v1/admin/users/{id}/reset-link":             {paths: adminUsers("/reset-link"), want: 403},
+		"DELETE /api/v1/admin/invites/{id}":                    {paths: func(*idorVictim, *idorOutsider) []string { return []string{"/api/v1/admin/invites/" + store.NewID()} }, want: 403},
+		"POST /api/v1/admin/calls/{channel_id}/end":            {paths: adminCalls("/end"), want: 403},
+		"POST /api/v1/admin/calls/{channel_id}/recording/stop": {paths: adminCalls("/recording/stop"), want: 403},
+		// Invite and reset links: the token is the credential; ids are not
+		// tokens.
+		"GET /api/v1/invites/{token}":  {guessed: true, paths: links("invites"), want: 404},
+		"POST /api/v1/invites/{token}": {guessed: true, paths: links("invites"), body: map[string]string{"username": "pwned", "password": "pwned-password-1"}, want: 404},
+		"GET /api/v1/reset/{token}":    {guessed: true, paths: links("reset"), want: 404},
+		"POST /api/v1/reset/{token}":   {guessed: true, paths: links("reset"), body: map[string]string{"password": "pwned-password-1"}, want: 404},
 		// A call link opens the app for anyone (it asks them to log in, then
 		// the API decides): the page is the same app shell for every room.
 		"GET /call/{id}": {want: 200, shell: true, paths: func(v *idorVictim, _ *idorOutsider) []string {
@@ -393,6 +472,10 @@ func (o *idorOutsider) send(t *testing.T, ts *testServer, method, path string, b
 	ctype := ""
 	switch b := body.(type) {
 	case nil:
+	case idorSDP:
+		r, ctype = strings.NewReader(b.sdp), "application/sdp"
+	case idorFrag:
+		r, ctype = strings.NewReader("a=ice-ufrag:abcd\r\na=ice-pwd:abcdefghijklmnopqrstuvwx\r\n"), "application/trickle-ice-sdpfrag"
 	case idorUpload:
 		var buf bytes.Buffer
 		mw := multipart.NewWriter(&buf)
@@ -571,7 +654,7 @@ func TestIDORWalk(t *testing.T) {
 			for _, path := range c.paths(v, o) {
 				tried++
 				status, body := o.send(t, ts, method, path, c.body)
-				if status != want {
+				if status != want && !(c.guessed && status == http.StatusTooManyRequests) {
 					t.Errorf("%s: %s %s: %d %s, want %d", o.name, method, path, status, body, want)
 					continue
 				}
