@@ -297,9 +297,22 @@ func (s *Store) RemoveChannelMember(ctx context.Context, channelID, userID strin
 }
 
 // ChannelMembers lists the user ids of a room's members.
+//
+// The ids come as one row and are split here: for a room of 1,000 that is
+// a few allocations instead of a few per member (every post reads them).
+// They are substrings of one string, which stays in memory as long as any
+// of them does.
 func (s *Store) ChannelMembers(ctx context.Context, channelID string) ([]string, error) {
 	defer s.observe("channel_members", time.Now())
-	return s.queryIDs(ctx, "SELECT user_id FROM channel_members WHERE channel_id = ?", channelID)
+	var all sql.NullString
+	err := s.reader.QueryRowContext(ctx, "SELECT group_concat(user_id, ' ') FROM channel_members WHERE channel_id = ?", channelID).Scan(&all)
+	if err != nil {
+		return nil, err
+	}
+	if all.String == "" {
+		return []string{}, nil
+	}
+	return strings.Split(all.String, " "), nil
 }
 
 // SidebarChannel is a room as the sidebar shows it: with unread state.

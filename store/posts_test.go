@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -34,6 +35,18 @@ func TestCreatePostGroupCommit(t *testing.T) {
 		if err := s.AddTeamMember(ctx, team.ID, u.ID, ""); err != nil {
 			t.Fatal(err)
 		}
+	}
+	members, err := s.ChannelMembers(ctx, town.ID)
+	if err != nil || len(members) != 3 {
+		t.Fatalf("members %v, %v", members, err)
+	}
+	for _, u := range users {
+		if !slices.Contains(members, u.ID) {
+			t.Fatalf("members %v lack %s", members, u.ID)
+		}
+	}
+	if none, err := s.ChannelMembers(ctx, NewID()); err != nil || none == nil || len(none) != 0 {
+		t.Fatalf("members of no room: %#v, %v", none, err)
 	}
 	root, err := s.CreatePost(ctx, NewPost{ChannelID: town.ID, UserID: users[0].ID, Message: "root"})
 	if err != nil {

@@ -27,6 +27,7 @@ import (
 func BenchmarkPublish1000(b *testing.B) {
 	const clients = 1000
 	h := New()
+	h.PingInterval = time.Hour // the bare clients answer no pings
 	addr := strings.TrimPrefix(serveHub(b, h), "ws://")
 	var received atomic.Int64 // bytes, all clients together
 	users := make([]string, clients)
@@ -64,6 +65,9 @@ func BenchmarkPublish1000(b *testing.B) {
 		}
 		want := before + clients*int64(4+len(encode("post_created", seq, raw))) // 16-bit length header
 		for received.Load() < want {
+			if h.Count() < clients {
+				b.Fatal("a client was dropped")
+			}
 			time.Sleep(100 * time.Microsecond)
 		}
 	}

@@ -35,8 +35,9 @@ const (
 // to it. mu keeps each write whole, so frames never interleave.
 type wire struct {
 	net.Conn
-	mu     sync.Mutex
-	closed bool // a close frame has gone out: nothing may follow it
+	mu       sync.Mutex
+	closed   bool      // a close frame has gone out: nothing may follow it
+	deadline time.Time // the write deadline last set on the connection
 }
 
 // Write is the library's: one whole control frame per call (its buffer is
@@ -48,7 +49,24 @@ func (w *wire) Write(p []byte) (int, error) {
 	if len(p) > 0 && p[0]&0x0f == 0x8 {
 		w.closed = true
 	}
+	if err := w.armDeadline(WriteTimeout); err != nil {
+		return 0, err
+	}
 	return w.Conn.Write(p)
+}
+
+// armDeadline makes sure the next write has between 90 % and all of
+// timeout to finish; w.mu held. The deadline stays set between writes and
+// is moved at most once per tenth of timeout: setting it costs more than
+// many a write (about 1 µs, a timer update), and a busy connection writes
+// tens of times a second.
+func (w *wire) armDeadline(timeout time.Duration) error {
+	now := time.Now()
+	if w.deadline.Sub(now) >= timeout-timeout/10 {
+		return nil
+	}
+	w.deadline = now.Add(timeout)
+	return w.Conn.SetWriteDeadline(w.deadline)
 }
 
 // errCloseSent is writeText's answer once the close frame has gone out.
@@ -97,12 +115,10 @@ func (w *wire) write(b []byte, timeout time.Duration) error {
 	if w.closed {
 		return errCloseSent
 	}
-	if err := w.Conn.SetWriteDeadline(time.Now().Add(timeout)); err != nil {
+	if err := w.armDeadline(timeout); err != nil {
 		return err
 	}
 	_, err := w.Conn.Write(b)
-	// The library's control frames have their own timeout.
-	_ = w.Conn.SetWriteDeadline(time.Time{})
 	return err
 }
 
