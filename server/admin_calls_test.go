@@ -116,7 +116,14 @@ func TestAdminCallHistory(t *testing.T) {
 		return strings.Join(out, " ")
 	}
 	// general: alice hosts, bob joins; the DM: bob alone; secret: alice.
-	rawCall(t, ts, f.aliceT, f.public, func() { rawCall(t, ts, f.bobT, f.public, nil) })
+	rawCall(t, ts, f.aliceT, f.public, func() {
+		rawCall(t, ts, f.bobT, f.public, nil)
+		// bob is out before alice leaves, so alice stays the host.
+		waitFor(t, "bob out of the call", 10*time.Second, func() bool {
+			var c callView
+			return ts.do("GET", "/api/v1/channels/"+f.public+"/call", f.aliceT, nil, &c) == 200 && len(c.Participants) == 1
+		})
+	})
 	waitFor(t, "first call ended", 30*time.Second, func() bool { return search("") == "general:alice:alice+bob" })
 	time.Sleep(5 * time.Millisecond)
 	rawCall(t, ts, f.bobT, f.dm, nil)

@@ -582,11 +582,14 @@ func TestWHIPPatchTrickleETagAndICERestart(t *testing.T) {
 	if err := obs.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answer.String()}); err != nil {
 		t.Fatalf("apply the restart answer: %v", err)
 	}
+	// Media may keep flowing on the old pair while the new checks run:
+	// wait for the restarted ICE to connect, then for audio over it.
+	waitFor(t, "client ICE connected after the restart", 10*time.Second, func() bool {
+		p := obs.pc.ICEConnectionState()
+		return p == webrtc.ICEConnectionStateConnected || p == webrtc.ICEConnectionStateCompleted
+	})
 	before, _ := ann.packetsFrom(obs.pid, "mic")
 	waitFor(t, "audio after the ICE restart", 10*time.Second, ann.heard(obs.pid, "mic", before+25))
-	if p := obs.pc.ICEConnectionState(); p != webrtc.ICEConnectionStateConnected && p != webrtc.ICEConnectionStateCompleted {
-		t.Fatalf("client ICE after restart: %s", p)
-	}
 
 	// The old ETag names the old ICE session now; the new one works.
 	if resp, body := patch(obs.token, mimeSDPFrag, cand+"\r\n", map[string]string{"If-Match": obs.etag}); resp.StatusCode != 412 {
