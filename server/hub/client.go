@@ -191,8 +191,10 @@ func (c *Client) Run(ctx context.Context, handle Handler, validate func(context.
 		return
 	default:
 	}
-	stop := context.AfterFunc(ctx, func() { c.Close(ReasonShutdown) })
-	defer stop()
+	if ctx.Done() != nil {
+		stop := context.AfterFunc(ctx, func() { c.Close(ReasonShutdown) })
+		defer stop()
+	}
 	c.hub.startPings(c)
 	c.read(ctx, handle)
 	c.Close("") // the peer went away or sent garbage: nothing to tell

@@ -401,3 +401,35 @@ func TestFrameWithHandshake(t *testing.T) {
 		t.Fatalf("event %q of %d bytes", f.Type, len(f.Data))
 	}
 }
+
+// When Run's context ends, the client is closed as the server going away.
+func TestRunContextEnds(t *testing.T) {
+	h := New()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c := h.NewClient("ann", "")
+		if err := h.Register(c, 0, nil); err != nil {
+			http.Error(w, err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		if err := c.Accept(w, r, nil); err != nil {
+			h.Unregister(c)
+			return
+		}
+		go c.Run(ctx, func(context.Context, *Client, Frame) *Frame { return nil }, nil)
+	}))
+	defer srv.Close()
+	c := dial(t, "ws"+strings.TrimPrefix(srv.URL, "http"), "ann")
+	read(t, c) // hello
+	cancel()
+	rctx, rcancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer rcancel()
+	_, _, err := c.Read(rctx)
+	if websocket.CloseStatus(err) != websocket.StatusGoingAway {
+		t.Fatalf("after the context ended: %v, want going away", err)
+	}
+	for h.Count() > 0 {
+		time.Sleep(time.Millisecond)
+	}
+}

@@ -73,8 +73,10 @@ func (w *wire) armDeadline(timeout time.Duration) error {
 var errCloseSent = errors.New("websocket close frame sent")
 
 // framePool holds the buffers batches of data frames are built in, shared
-// by all clients (only a client that is being written to holds one).
-var framePool = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); return &b }}
+// by all clients: only a client being written to holds one. An event to a
+// big room has that many writers at once, so buffers start small and grow
+// to what the batches need.
+var framePool = sync.Pool{New: func() any { b := make([]byte, 0, 2<<10); return &b }}
 
 // maxBatchWrite is how many bytes one write carries at most (more frames
 // wait for the next); a single larger frame is written alone.
@@ -87,7 +89,7 @@ const maxBatchWrite = 64 << 10
 func (w *wire) writeText(frames [][]byte, timeout time.Duration) (int, error) {
 	bp := framePool.Get().(*[]byte)
 	defer func() {
-		if cap(*bp) <= 4*maxBatchWrite {
+		if cap(*bp) <= 2*maxBatchWrite { // not one for a rare huge frame
 			framePool.Put(bp)
 		}
 	}()
