@@ -48,6 +48,14 @@ type Peer struct {
 	published  []*forwardTrack
 	closed     bool
 
+	// Our own candidates are gathered from SetLocalDescription on, in
+	// pion's goroutine, possibly before the description itself has been
+	// signaled; a client cannot add a candidate before it has that
+	// description, so until then they wait here (see holdCandidates).
+	candMu  sync.Mutex
+	holding bool
+	heldOut []webrtc.ICECandidateInit
+
 	lastPLI sync.Map // *forwardTrack → time.Time
 }
 
@@ -65,6 +73,13 @@ func newPeer(r *Room, id string, cb Callbacks, fixed bool) (*Peer, error) {
 			return
 		}
 		init := c.ToJSON()
+		p.candMu.Lock()
+		if p.holding {
+			p.heldOut = append(p.heldOut, init)
+			p.candMu.Unlock()
+			return
+		}
+		p.candMu.Unlock()
 		p.signal(Signal{Type: "candidate", Candidate: &init})
 	})
 	pc.OnICEConnectionStateChange(func(s webrtc.ICEConnectionState) {
@@ -79,6 +94,26 @@ func newPeer(r *Room, id string, cb Callbacks, fixed bool) (*Peer, error) {
 	})
 	pc.OnTrack(p.onTrack)
 	return p, nil
+}
+
+// holdCandidates keeps our candidates back until releaseCandidates: called
+// before SetLocalDescription, released once that description is signaled
+// (or failed), so a client never gets a candidate ahead of its SDP.
+func (p *Peer) holdCandidates() {
+	p.candMu.Lock()
+	p.holding = true
+	p.candMu.Unlock()
+}
+
+func (p *Peer) releaseCandidates() {
+	p.candMu.Lock()
+	held := p.heldOut
+	p.heldOut = nil
+	p.holding = false
+	p.candMu.Unlock()
+	for i := range held {
+		p.signal(Signal{Type: "candidate", Candidate: &held[i]})
+	}
 }
 
 // ID is the participant id the peer was added with.
@@ -159,13 +194,16 @@ func (p *Peer) handleOffer(sdp string) error {
 	p.flushCandidates()
 	answer, err := p.pc.CreateAnswer(nil)
 	if err == nil {
+		p.holdCandidates()
 		err = p.pc.SetLocalDescription(answer)
 	}
 	if err != nil {
 		p.mu.Unlock()
+		p.releaseCandidates()
 		return fmt.Errorf("answer: %w", err)
 	}
 	p.signal(Signal{Type: "answer", SDP: answer.SDP})
+	p.releaseCandidates()
 	again := p.pending
 	p.pending = false
 	p.mu.Unlock()
@@ -223,14 +261,17 @@ func (p *Peer) negotiate() {
 	}
 	offer, err := p.pc.CreateOffer(nil)
 	if err == nil {
+		p.holdCandidates()
 		err = p.pc.SetLocalDescription(offer)
 	}
 	if err != nil {
+		p.releaseCandidates()
 		p.room.sfu.log.Warn("renegotiation failed", "peer", p.id, "err", err)
 		return
 	}
 	p.offerOut = true
 	p.signal(Signal{Type: "offer", SDP: offer.SDP})
+	p.releaseCandidates()
 }
 
 // onTrack publishes a track the client sends.
