@@ -62,6 +62,7 @@ export class CallClient {
     this.pc = null;
     this.queue = Promise.resolve();
     this.makingOffer = false;
+    this.early = []; // the server's candidates that came before its description
     this.closed = false;
     this.audio = null; // our audio transceiver
     this.video = null; // our camera transceiver
@@ -138,11 +139,26 @@ export class CallClient {
       if (pc.signalingState !== 'have-local-offer') return;
       await pc.setRemoteDescription({ type, sdp });
     } else if (type === 'candidate' && candidate) {
-      try {
-        await pc.addIceCandidate(candidate);
-      } catch (err) {
-        if (pc.remoteDescription) console.warn('call: bad candidate', err);
+      // A candidate can only be added once there is a remote description
+      // to add it to; any that come first wait for it.
+      if (!pc.remoteDescription) {
+        if (this.early.length < 64) this.early.push(candidate);
+        return;
       }
+      await this.addCandidate(pc, candidate);
+    }
+    if (pc.remoteDescription && this.early.length) {
+      const early = this.early;
+      this.early = [];
+      for (const c of early) await this.addCandidate(pc, c);
+    }
+  }
+
+  async addCandidate(pc, candidate) {
+    try {
+      await pc.addIceCandidate(candidate);
+    } catch (err) {
+      console.warn('call: bad candidate', err);
     }
   }
 
@@ -258,9 +274,10 @@ export class CallClient {
     if (!pair) stats.forEach((s) => { if (s.type === 'candidate-pair' && s.nominated && s.state === 'succeeded') pair = s; });
     if (!pair) return null;
     const local = stats.get(pair.localCandidateId);
+    if (!local) return null;
     return {
-      protocol: local?.protocol || 'udp',
-      relayed: local?.candidateType === 'relay',
+      protocol: local.protocol || 'udp',
+      relayed: local.candidateType === 'relay',
       rtt: pair.currentRoundTripTime,
     };
   }

@@ -15,6 +15,7 @@ import { deviceSettingsDialog } from './device-settings.js';
 import { incomingCalls } from './incoming-call.js';
 import { callView } from './call-view.js';
 import { callWidget } from './call-widget.js';
+import { Emitter } from './emitter.js';
 
 const JOIN_TIMEOUT_MS = 10_000;
 const SCREEN_TIMEOUT_MS = 5_000;
@@ -53,13 +54,14 @@ const MEDIA_FAILED = 'The call\'s audio and video could not connect. The server\
 const RELAY_FAILED = 'The call\'s audio and video could not connect through the server\'s TURN relay, and this browser is set to use nothing else (the calls.iceTransportPolicy test switch in its local storage). Remove that switch, or ask your admin whether TURN is on and its port (--turn-port, 3478 by default) is open.';
 const TCP_NOTICE = 'Media is using the TCP fallback through the web port because the UDP port (--rtc-port) is not reachable: audio may lag. Ask your admin to open that UDP port for the best quality.';
 
-export class Calls {
+export class Calls extends Emitter {
   /**
    * ui: {showError(text), showNotice(text), openRoom(id), openThread(channelId, postId),
    *      mountView(node|null), mountWidget(node|null), roomName(channelId),
    *      channel(channelId), popout: bool}
    */
   constructor({ socket, state, ui }) {
+    super('calls');
     this.socket = socket;
     this.state = state;
     this.ui = ui;
@@ -70,7 +72,6 @@ export class Calls {
     this.session = null;
     this.expanded = false;
     this.popout = null; // {channelId, window, active} while the call runs in a pop-out window
-    this.listeners = new Map();
     this.hellos = 0;
     this.lastEnded = null; // {at, notice} for the shutdown wording
     this.volumes = loadVolumes();
@@ -132,23 +133,7 @@ export class Calls {
   }
 
   // ---------- Subscriptions ----------
-
-  /** on subscribes fn to 'change' (anything), 'rooms' (running calls) or 'reaction'. */
-  on(name, fn) {
-    if (!this.listeners.has(name)) this.listeners.set(name, new Set());
-    this.listeners.get(name).add(fn);
-    return () => this.listeners.get(name)?.delete(fn);
-  }
-
-  emit(name, detail) {
-    for (const fn of [...(this.listeners.get(name) || [])]) {
-      try {
-        fn(detail);
-      } catch (err) {
-        console.error(`calls: ${name} listener failed`, err);
-      }
-    }
-  }
+  // Events (see Emitter): 'change' (anything), 'rooms' (running calls), 'reaction'.
 
   changed() {
     this.emit('change');
@@ -758,12 +743,7 @@ export class Calls {
     if (this.session !== s || s.ended) return;
     if (state === 'connected') {
       s.phase = 'connected';
-      this.client?.transport().then((info) => {
-        if (!info || this.session !== s) return;
-        s.transport = info.protocol;
-        if (info.protocol === 'tcp') this.ui.showNotice(TCP_NOTICE);
-        this.changed();
-      }).catch(() => {});
+      this.checkTransport(s, 0);
     } else if (state === 'reconnecting') {
       s.phase = 'reconnecting';
     } else if (state === 'failed') {
@@ -772,6 +752,26 @@ export class Calls {
       return;
     }
     this.changed();
+  }
+
+  /**
+   * checkTransport learns which path media took once ICE is connected. The
+   * browser's stats may name the selected pair a moment after the
+   * 'connected' event, so it asks again, up to 20 times, 250 ms apart.
+   */
+  checkTransport(s, attempt) {
+    const client = this.client;
+    if (!client || this.session !== s || s.ended) return;
+    client.transport().then((info) => {
+      if (this.session !== s || s.ended) return;
+      if (!info) {
+        if (attempt < 20) setTimeout(() => this.checkTransport(s, attempt + 1), 250);
+        return;
+      }
+      s.transport = info.protocol;
+      if (info.protocol === 'tcp') this.ui.showNotice(TCP_NOTICE);
+      this.changed();
+    }).catch(() => {});
   }
 
   startMeter(s) {
