@@ -32,16 +32,27 @@ type reaction struct {
 	At            time.Time `json:"at"`
 }
 
-func (s *Server) handleCallHand(ctx context.Context, c *hub.Client, data json.RawMessage) *hub.Frame {
+// callFrame is the start of every in-call frame handler: the sender's
+// participation in a call, and the frame decoded into f; or the error to
+// answer (usage says what the frame needs).
+func (s *Server) callFrame(c *hub.Client, data json.RawMessage, f any, usage string) (*member, *hub.Frame) {
 	m := s.memberOf(c)
 	if m == nil {
-		return frameError("not_in_call", "join a call first")
+		return nil, frameError("not_in_call", "join a call first")
 	}
+	if err := json.Unmarshal(data, f); err != nil {
+		return nil, frameError("bad_frame", usage)
+	}
+	return m, nil
+}
+
+func (s *Server) handleCallHand(ctx context.Context, c *hub.Client, data json.RawMessage) *hub.Frame {
 	var f struct {
 		Raised bool `json:"raised"`
 	}
-	if err := json.Unmarshal(data, &f); err != nil {
-		return frameError("bad_frame", "call_hand needs {raised}")
+	m, bad := s.callFrame(c, data, &f, "call_hand needs {raised}")
+	if bad != nil {
+		return bad
 	}
 	s.setHand(ctx, m, f.Raised)
 	return nil
@@ -98,15 +109,12 @@ func recentReactions(rs []reaction) []reaction {
 }
 
 func (s *Server) handleCallScreen(ctx context.Context, c *hub.Client, data json.RawMessage) *hub.Frame {
-	m := s.memberOf(c)
-	if m == nil {
-		return frameError("not_in_call", "join a call first")
-	}
 	var f struct {
 		On bool `json:"on"`
 	}
-	if err := json.Unmarshal(data, &f); err != nil {
-		return frameError("bad_frame", "call_screen needs {on}")
+	m, bad := s.callFrame(c, data, &f, "call_screen needs {on}")
+	if bad != nil {
+		return bad
 	}
 	if f.On && !s.settingBool("screen_share_allowed") {
 		return frameError("screen_share_disabled", "screen sharing is turned off in this workspace")
@@ -133,16 +141,13 @@ func (s *Server) handleCallScreen(ctx context.Context, c *hub.Client, data json.
 
 // handleCallHost carries out a host action on another participant.
 func (s *Server) handleCallHost(ctx context.Context, c *hub.Client, data json.RawMessage) *hub.Frame {
-	m := s.memberOf(c)
-	if m == nil {
-		return frameError("not_in_call", "join a call first")
-	}
 	var f struct {
 		Action        string `json:"action"`
 		ParticipantID string `json:"participant_id"`
 	}
-	if err := json.Unmarshal(data, &f); err != nil {
-		return frameError("bad_frame", "call_host needs {action, participant_id}")
+	m, bad := s.callFrame(c, data, &f, "call_host needs {action, participant_id}")
+	if bad != nil {
+		return bad
 	}
 	cl := m.call
 	u, err := s.store.UserByID(ctx, c.UserID)

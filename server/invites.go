@@ -198,6 +198,42 @@ func (req *newAccountRequest) check() (store.NewUser, error) {
 	return store.NewUser{Username: req.Username, DisplayName: req.DisplayName, PasswordHash: hash}, nil
 }
 
+// readNewAccount reads and checks the body of accepting an invite or of
+// sign-up, answering the error itself when it is not usable.
+func (s *Server) readNewAccount(w http.ResponseWriter, r *http.Request) (store.NewUser, bool) {
+	var req newAccountRequest
+	err := readJSON(w, r, &req)
+	var nu store.NewUser
+	if err == nil {
+		nu, err = req.check()
+	}
+	if err != nil {
+		s.writeError(w, r, err)
+		return store.NewUser{}, false
+	}
+	return nu, true
+}
+
+// newAccountError is the answer to the store's refusal to create an
+// account from a link (what: "invite") or from open sign-up (what: "").
+func newAccountError(err error, what, username string) error {
+	switch {
+	case what != "" && errors.Is(err, store.ErrNotFound):
+		return errLinkUnknown(what)
+	case what != "" && errors.Is(err, store.ErrGone):
+		return errLinkGone(what)
+	case errors.Is(err, store.ErrConflict):
+		return errorf(http.StatusConflict, "username_taken", "the username %q is taken; pick another", username)
+	}
+	return err
+}
+
+// welcome logs the new account in and tells its teams.
+func (s *Server) welcome(w http.ResponseWriter, r *http.Request, u *store.User) {
+	s.announceNewMember(r, u)
+	s.startSessionStatus(w, r, u, http.StatusCreated)
+}
+
 // acceptInvite serves POST /api/v1/invites/{token} (no login): it creates
 // the account, joins the invite's team (or the default team) and logs in.
 func (s *Server) acceptInvite(w http.ResponseWriter, r *http.Request) {
@@ -213,35 +249,18 @@ func (s *Server) acceptInvite(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, errSignupClosed())
 		return
 	}
-	var req newAccountRequest
-	if err := readJSON(w, r, &req); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	nu, err := req.check()
-	if err != nil {
-		s.writeError(w, r, err)
+	nu, ok := s.readNewAccount(w, r)
+	if !ok {
 		return
 	}
 	u, inv, err := s.store.AcceptInvite(r.Context(), s.clock.Now(), auth.HashToken(tok), nu, s.settingString("default_team_id"),
 		store.AuditRecord{Action: auditInviteAccept, New: map[string]string{"username": nu.Username}})
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		s.writeError(w, r, errLinkUnknown("invite"))
-		return
-	case errors.Is(err, store.ErrGone):
-		s.writeError(w, r, errLinkGone("invite"))
-		return
-	case errors.Is(err, store.ErrConflict):
-		s.writeError(w, r, errorf(http.StatusConflict, "username_taken", "the username %q is taken; pick another", nu.Username))
-		return
-	case err != nil:
-		s.writeError(w, r, err)
+	if err != nil {
+		s.writeError(w, r, newAccountError(err, "invite", nu.Username))
 		return
 	}
 	s.log.Info("invite accepted", "invite", inv.ID, "user", u.Username, "role", u.Role)
-	s.announceNewMember(r, u)
-	s.startSessionStatus(w, r, u, http.StatusCreated)
+	s.welcome(w, r, u)
 }
 
 // signup serves POST /api/v1/auth/signup (no login) when signup is "open".
@@ -253,30 +272,19 @@ func (s *Server) signup(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, errSignupClosed())
 		return
 	}
-	var req newAccountRequest
-	if err := readJSON(w, r, &req); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	nu, err := req.check()
-	if err != nil {
-		s.writeError(w, r, err)
+	nu, ok := s.readNewAccount(w, r)
+	if !ok {
 		return
 	}
 	nu.Role = store.RoleMember
 	u, err := s.store.SignUp(r.Context(), nu, s.settingString("default_team_id"),
 		store.AuditRecord{Action: auditSignup, New: map[string]string{"username": nu.Username}})
-	if errors.Is(err, store.ErrConflict) {
-		s.writeError(w, r, errorf(http.StatusConflict, "username_taken", "the username %q is taken; pick another", nu.Username))
-		return
-	}
 	if err != nil {
-		s.writeError(w, r, err)
+		s.writeError(w, r, newAccountError(err, "", nu.Username))
 		return
 	}
 	s.log.Info("signed up", "user", u.Username)
-	s.announceNewMember(r, u)
-	s.startSessionStatus(w, r, u, http.StatusCreated)
+	s.welcome(w, r, u)
 }
 
 // announceNewMember tells the members of the teams a new user joined.

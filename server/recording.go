@@ -57,15 +57,12 @@ func (c *call) recordingView() recordingView {
 }
 
 func (s *Server) handleCallRecord(ctx context.Context, c *hub.Client, data json.RawMessage) *hub.Frame {
-	m := s.memberOf(c)
-	if m == nil {
-		return frameError("not_in_call", "join a call first")
-	}
 	var f struct {
 		On bool `json:"on"`
 	}
-	if err := json.Unmarshal(data, &f); err != nil {
-		return frameError("bad_frame", "call_record needs {on}")
+	m, bad := s.callFrame(c, data, &f, "call_record needs {on}")
+	if bad != nil {
+		return bad
 	}
 	u, err := s.store.UserByID(ctx, c.UserID)
 	if err != nil {

@@ -3,6 +3,7 @@
 // Views subscribe to named changes ('users', 'teams', 'channels', 'current',
 // 'presence', 'settings') and redraw from here; nothing else keeps a copy.
 import { displayName } from './avatar.js';
+import { Emitter } from './emitter.js';
 
 const DIRECT = new Set(['dm', 'group']);
 
@@ -24,8 +25,9 @@ export const CALL_KIND_NAMES = {
 /** isDirect says whether a room is a DM or group DM. */
 export const isDirect = (c) => DIRECT.has(c?.type);
 
-export class ChatState {
+export class ChatState extends Emitter {
   constructor(me) {
+    super('state');
     this.me = me;
     this.users = new Map([[me.id, me]]);
     this.teams = [];
@@ -34,24 +36,6 @@ export class ChatState {
     this.currentId = null;
     this.ringing = new Set(); // rooms with a call ringing for me
     this.settings = {}; // the workspace settings every client may read (GET /settings)
-    this.listeners = new Map();
-  }
-
-  /** on subscribes fn(detail) to a change; returns the unsubscribe function. */
-  on(name, fn) {
-    if (!this.listeners.has(name)) this.listeners.set(name, new Set());
-    this.listeners.get(name).add(fn);
-    return () => this.listeners.get(name)?.delete(fn);
-  }
-
-  emit(name, detail) {
-    for (const fn of [...(this.listeners.get(name) || [])]) {
-      try {
-        fn(detail);
-      } catch (err) {
-        console.error(`state: ${name} listener failed`, err);
-      }
-    }
   }
 
   // ---------- People ----------
