@@ -420,7 +420,7 @@ func userSetActive(c *cli.Context, active bool) error {
 	if active {
 		fmt.Printf("reactivated %s\n", u.Username)
 	} else {
-		fmt.Printf("deactivated %s; their sessions are revoked (open connections close within %s)\n", u.Username, "20s")
+		fmt.Printf("deactivated %s; their sessions are revoked (a running server ends their connections and calls within a second or two)\n", u.Username)
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -15,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/coder/websocket"
 
 	"calls/store"
 )
@@ -208,4 +211,67 @@ func freeUDPPort(t *testing.T) string {
 	}
 	defer c.Close()
 	return strconv.Itoa(c.LocalAddr().(*net.UDPAddr).Port)
+}
+
+// TestCLIDeactivationEndsConnectionsAtOnce: `calls user deactivate` is
+// another process; the running server finds the deactivation in the
+// database within about a second and closes the user's websockets, rather
+// than at their next ping (20 s).
+func TestCLIDeactivationEndsConnectionsAtOnce(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "data")
+	add := calls("user", "add", "bob", "--password-stdin", "--data", data)
+	add.Stdin = strings.NewReader("bob-password\n")
+	if out, err := add.CombinedOutput(); err != nil {
+		t.Fatalf("user add: %v\n%s", err, out)
+	}
+	cmd, url, log := startServe(t, data)
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+
+	var lr struct {
+		Token string `json:"token"`
+	}
+	postJSON(t, url, "", "/api/v1/auth/login", map[string]string{"username": "bob", "password": "bob-password"}, &lr)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	ws, _, err := websocket.Dial(ctx, strings.Replace(url, "http", "ws", 1)+"/api/v1/ws",
+		&websocket.DialOptions{HTTPHeader: http.Header{"Authorization": {"Bearer " + lr.Token}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.CloseNow()
+	closed := make(chan error, 1)
+	go func() {
+		for {
+			if _, _, err := ws.Read(ctx); err != nil {
+				closed <- err
+				return
+			}
+		}
+	}()
+
+	out, err := calls("user", "deactivate", "bob", "--data", data).CombinedOutput()
+	if err != nil {
+		t.Fatalf("user deactivate beside a running server: %v\n%s", err, out)
+	}
+	start := time.Now()
+	select {
+	case err := <-closed:
+		var ce websocket.CloseError
+		if !errors.As(err, &ce) || !strings.Contains(ce.Reason, "deactivated") {
+			t.Fatalf("websocket ended with %v, want a close saying the account was deactivated", err)
+		}
+		t.Logf("websocket closed %v after the CLI returned", time.Since(start).Round(time.Millisecond))
+	case <-time.After(10 * time.Second):
+		t.Fatalf("websocket still open 10 s after `calls user deactivate`\n%s", log)
+	}
+	req, _ := http.NewRequest("GET", url+"/api/v1/users/me", nil)
+	req.Header.Set("Authorization", "Bearer "+lr.Token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("the revoked session answers %d, want 401", resp.StatusCode)
+	}
 }

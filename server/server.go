@@ -277,6 +277,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	go func() { errc <- s.http.Serve(ln) }()
 	go s.janitor(ctx)
 	go s.runRetention(ctx)
+	go s.watchDeactivations(ctx)
 
 	urls := advertisedURLs(scheme, ln.Addr().(*net.TCPAddr), s.cfg.Domain)
 	s.log.Info("calls is ready", "url", urls[0], "version", s.cfg.Version, "data", s.cfg.DataDir)
@@ -334,6 +335,53 @@ func (s *Server) janitor(ctx context.Context) {
 			} else if n > 0 {
 				s.log.Debug("deleted expired sessions", "count", n)
 			}
+		}
+	}
+}
+
+// deactivationPoll is how often the server looks for users deactivated
+// outside it; deactivationWindow how far back each look goes (a commit
+// can land a little after the time it carries).
+const (
+	deactivationPoll   = time.Second
+	deactivationWindow = 10 * time.Second
+)
+
+// watchDeactivations ends, within about a second, the websockets, calls
+// and streams of users deactivated by another process on the same data
+// (`calls user deactivate` beside a running server). Deactivation through
+// the API ends them at once itself; each deactivation is handled once
+// more here, which is harmless. Without this the websockets would notice at
+// their next ping (20 s) and WHIP streams not at all.
+func (s *Server) watchDeactivations(ctx context.Context) {
+	t := time.NewTicker(deactivationPoll)
+	defer t.Stop()
+	handled := map[string]time.Time{} // user id → the deactivation handled
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		since := time.Now().Add(-deactivationWindow)
+		ds, err := s.store.DeactivatedSince(ctx, since)
+		if err != nil {
+			if ctx.Err() == nil {
+				s.log.Warn("look for deactivated users", "err", err)
+			}
+			continue
+		}
+		for id, at := range handled {
+			if at.Before(since) {
+				delete(handled, id)
+			}
+		}
+		for _, d := range ds {
+			if at, ok := handled[d.UserID]; ok && at.Equal(d.At) {
+				continue
+			}
+			handled[d.UserID] = d.At
+			s.endUserPresence(ctx, d.UserID, hub.ReasonDeactivated)
 		}
 	}
 }

@@ -109,6 +109,34 @@ func (s *Store) CountUsers(ctx context.Context) (int, error) {
 	return n, err
 }
 
+// Deactivation is one user's deactivation: who, and when.
+type Deactivation struct {
+	UserID string
+	At     time.Time
+}
+
+// DeactivatedSince lists the users deactivated after since, whoever did it
+// (this server or `calls user deactivate` beside it).
+func (s *Store) DeactivatedSince(ctx context.Context, since time.Time) ([]Deactivation, error) {
+	defer s.observe("deactivated_since", time.Now())
+	rows, err := s.reader.QueryContext(ctx, "SELECT id, deactivated_at FROM users WHERE deactivated_at > ?", toMillis(since))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ds []Deactivation
+	for rows.Next() {
+		var d Deactivation
+		var at int64
+		if err := rows.Scan(&d.UserID, &at); err != nil {
+			return nil, err
+		}
+		d.At = time.UnixMilli(at)
+		ds = append(ds, d)
+	}
+	return ds, rows.Err()
+}
+
 // ListUsers returns users ordered by username.
 func (s *Store) ListUsers(ctx context.Context) ([]*User, error) {
 	defer s.observe("list_users", time.Now())
