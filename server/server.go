@@ -343,11 +343,11 @@ func (s *Server) janitor(ctx context.Context) {
 // outside it; deactivationWindow how far back each look goes (a commit
 // can land a little after the time it carries).
 const (
-	deactivationPoll   = time.Second
+	deactivationPoll   = 500 * time.Millisecond
 	deactivationWindow = 10 * time.Second
 )
 
-// watchDeactivations ends, within about a second, the websockets, calls
+// watchDeactivations ends, within a second, the websockets, calls
 // and streams of users deactivated by another process on the same data
 // (`calls user deactivate` beside a running server). Deactivation through
 // the API ends them at once itself; each deactivation is handled once
