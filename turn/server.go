@@ -14,6 +14,8 @@ import (
 	"time"
 
 	pionturn "github.com/pion/turn/v2"
+
+	"calls/server/pionlog"
 )
 
 // Config configures the embedded STUN/TURN server. Zero values take the
@@ -152,7 +154,7 @@ func Start(cfg Config) (*Server, error) {
 		Realm:              cfg.Realm,
 		ChannelBindTimeout: channelLifetime,
 		AuthHandler:        s.authHandler,
-		LoggerFactory:      pionLoggerFactory{cfg.Logger},
+		LoggerFactory:      pionlog.Factory{Log: cfg.Logger},
 	}
 	var closers []func() error
 	fail := func(err error) (*Server, error) {

@@ -20,6 +20,8 @@ import (
 
 	"github.com/pion/stun"
 	pionturn "github.com/pion/turn/v2"
+
+	"calls/server/pionlog"
 )
 
 var testSecret = []byte("test-secret")
@@ -67,7 +69,7 @@ func startServer(t testing.TB, edit func(*Config)) (*Server, *logBuffer) {
 	return s, logs
 }
 
-var quietPion = pionLoggerFactory{slog.New(slog.DiscardHandler)}
+var quietPion = pionlog.Factory{Log: slog.New(slog.DiscardHandler)}
 
 // dialTURN returns a listening pion TURN client for the server over
 // network "udp", "tcp" or "tls".

@@ -16,8 +16,9 @@ import (
 
 	"github.com/pion/ice/v2"
 	"github.com/pion/interceptor"
-	"github.com/pion/logging"
 	"github.com/pion/webrtc/v3"
+
+	"calls/server/pionlog"
 )
 
 // Config is what New needs.
@@ -95,8 +96,7 @@ func New(cfg Config) (*SFU, error) {
 	if err := webrtc.RegisterDefaultInterceptors(m, ir); err != nil {
 		return nil, fmt.Errorf("sfu: interceptors: %w", err)
 	}
-	lf := logging.NewDefaultLoggerFactory()
-	lf.DefaultLogLevel = logging.LogLevelWarn
+	lf := pionlog.Factory{Log: cfg.Logger, ErrorsAsWarnings: true}
 	se := webrtc.SettingEngine{LoggerFactory: lf}
 	s := &SFU{log: cfg.Logger, rooms: map[string]*Room{}}
 	udp := cfg.UDP
