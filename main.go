@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -97,6 +98,8 @@ func serveCommand() *cli.Command {
 			&cli.StringFlag{Name: "tls-key", EnvVars: []string{"CALLS_TLS_KEY"}, Usage: "PEM private key file; with --tls-cert"},
 			&cli.StringFlag{Name: "domain", EnvVars: []string{"CALLS_DOMAIN"},
 				Usage: "get a certificate for this host name by ACME (needs the host reachable from the internet on port 443)"},
+			&cli.StringFlag{Name: "public-url", EnvVars: []string{"CALLS_PUBLIC_URL"},
+				Usage: "the address people open, e.g. https://chat.example.com, when a reverse proxy is in front: invite and password reset links use it"},
 			&cli.IntFlag{Name: "rtc-port", Value: 8443, EnvVars: []string{"CALLS_RTC_PORT"},
 				Usage: "the one UDP port of all call media (ICE); open it in the firewall (0: any free port)"},
 			&cli.StringSliceFlag{Name: "public-ip", EnvVars: []string{"CALLS_PUBLIC_IP"},
@@ -163,6 +166,20 @@ func validListen(addr string) error {
 	return nil
 }
 
+// validPublicURL checks --public-url: an http(s) address with a host and
+// nothing after it but an optional trailing slash, which it drops.
+func validPublicURL(v string) (string, error) {
+	if v == "" {
+		return "", nil
+	}
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" ||
+		(u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return "", fmt.Errorf("--public-url %q: give the scheme and host people open, e.g. https://chat.example.com (a port if not the default; no path)", v)
+	}
+	return u.Scheme + "://" + u.Host, nil
+}
+
 func serve(c *cli.Context) error {
 	if c.Args().Len() > 0 {
 		return cli.Exit(fmt.Sprintf("serve takes no arguments, got %q (flags start with --)", c.Args().First()), 2)
@@ -212,6 +229,10 @@ func serve(c *cli.Context) error {
 	if err != nil {
 		return cli.Exit(fmt.Sprintf("--max-upload %q: %v", c.String("max-upload"), err), 2)
 	}
+	publicURL, err := validPublicURL(c.String("public-url"))
+	if err != nil {
+		return cli.Exit(err.Error(), 2)
+	}
 	if c.Bool("insecure") && (c.String("tls-cert") != "" || c.String("domain") != "") {
 		return cli.Exit("--insecure serves plain HTTP; drop it to use --tls-cert or --domain", 2)
 	}
@@ -228,6 +249,7 @@ func serve(c *cli.Context) error {
 		TLSCert:   c.String("tls-cert"),
 		TLSKey:    c.String("tls-key"),
 		Domain:    c.String("domain"),
+		PublicURL: publicURL,
 		UI:        webUI(),
 		MaxUpload: maxUpload,
 		RTCAddr:   rtcAddr(c.String("listen"), c.Int("rtc-port")),

@@ -149,6 +149,8 @@ func TestCLIErrorsNameTheFlag(t *testing.T) {
 		{[]string{"serve", "--max-upload", "lots", "--data", data}, "--max-upload"},
 		{[]string{"serve", "--rtc-port", "-1", "--data", data}, "--rtc-port"},
 		{[]string{"serve", "--public-ip", "1.2.3", "--data", data}, "--public-ip"},
+		{[]string{"serve", "--public-url", "chat.example.com", "--data", data}, "--public-url"},
+		{[]string{"serve", "--public-url", "https://chat.example.com/calls", "--data", data}, "--public-url"},
 		{[]string{"serve", "--turn-relay-ports", "9-3", "--data", data}, "--turn-relay-ports"},
 		{[]string{"serve", "--turn-allow-peer", "10.0.0.1", "--data", data}, "--turn-allow-peer"},
 		{[]string{"serve", "--turn-secret", "short", "--data", data}, "--turn-secret"},

@@ -199,7 +199,7 @@ func (s *Server) effectiveConfig() map[string]any {
 	}
 	flags := map[string]any{
 		"data": c.DataDir, "listen": c.Listen, "insecure": c.Insecure, "tls_cert": c.TLSCert, "tls_key": set(c.TLSKey),
-		"domain": c.Domain, "session_ttl": c.SessionTTL.String(), "max_upload": c.MaxUpload, "rtc_addr": c.RTCAddr,
+		"domain": c.Domain, "public_url": c.PublicURL, "session_ttl": c.SessionTTL.String(), "max_upload": c.MaxUpload, "rtc_addr": c.RTCAddr,
 		"public_ips": c.PublicIPs, "ice_loopback": c.ICELoopback, "max_call_participants": c.MaxCallParticipants,
 		"ring_timeout": c.RingTimeout.String(), "recording_max": c.RecordingMax.String(), "recording_reminder": c.RecordingReminder.String(),
 		"turn": map[string]any{"enabled": c.TURN.Enabled, "port": c.TURN.Port, "tls_port": c.TURN.TLSPort,

@@ -26,8 +26,13 @@ type inviteView struct {
 	URL string `json:"url,omitempty"`
 }
 
-// baseURL is this server as the request reached it, e.g. https://chat.example.com.
+// baseURL is this server as people reach it, e.g. https://chat.example.com:
+// --public-url, else as the request reached it (behind a proxy that ends
+// TLS, that would say http://).
 func (s *Server) baseURL(r *http.Request) string {
+	if s.cfg.PublicURL != "" {
+		return s.cfg.PublicURL
+	}
 	scheme := "https"
 	if r.TLS == nil {
 		scheme = "http"

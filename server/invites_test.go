@@ -256,3 +256,25 @@ func TestPasswordResetLink(t *testing.T) {
 		t.Fatalf("audit %+v", audit.Entries)
 	}
 }
+
+// TestLinksUsePublicURL: behind a reverse proxy that ends TLS the request
+// says http:// and the proxy's upstream host; --public-url is what people
+// open, and every link handed out starts with it.
+func TestLinksUsePublicURL(t *testing.T) {
+	ts := startServerTB(t, func(c *Config) { c.PublicURL = "https://chat.example.com" })
+	ts.addUser("root", store.RoleAdmin)
+	bob := ts.addUser("bob", store.RoleMember)
+	tok := ts.login("root")
+	var inv inviteAnswer
+	ts.mustDo("POST", "/api/v1/admin/invites", tok, map[string]any{"role": "member"}, &inv, 201)
+	if !strings.HasPrefix(inv.URL, "https://chat.example.com/invite/") {
+		t.Fatalf("invite link %q, want it on the public URL", inv.URL)
+	}
+	var reset struct {
+		URL string `json:"url"`
+	}
+	ts.mustDo("POST", "/api/v1/admin/users/"+bob.ID+"/reset-link", tok, nil, &reset, 201)
+	if !strings.HasPrefix(reset.URL, "https://chat.example.com/reset/") {
+		t.Fatalf("reset link %q, want it on the public URL", reset.URL)
+	}
+}

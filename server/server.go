@@ -36,6 +36,10 @@ type Config struct {
 	TLSCert  string // PEM files; both or neither
 	TLSKey   string
 	Domain   string // ACME (Let's Encrypt) for this host name
+	// PublicURL is the address people open (scheme://host[:port]) when a
+	// reverse proxy is in front; links the server hands out use it. Empty:
+	// the scheme and Host of the request.
+	PublicURL string
 
 	SessionTTL time.Duration
 	MaxUpload  int64 // bytes per uploaded file
