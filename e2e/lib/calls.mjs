@@ -2,7 +2,7 @@
 // joining through the pre-flight dialog, and reading what media arrives
 // with getStats(), the way chrome://webrtc-internals would.
 import assert from 'node:assert/strict';
-import { startServer, strongPassword } from './harness.mjs';
+import { startServer, strongPassword, newPage, login } from './harness.mjs';
 import { apiAs } from './api.mjs';
 
 export const sidebarOf = (page) => page.getByRole('navigation', { name: 'Sidebar' });
@@ -148,4 +148,17 @@ export async function privateRoom({ apis, team }, owner, name, members) {
   });
   for (const u of members) await apis[owner].call('POST', `/channels/${room.id}/members`, { user_id: apis[u].user.id });
   return room;
+}
+
+/**
+ * pagesInRoom opens a page in browser for each of users, runs prepare on
+ * each first (init scripts go in before the app loads: instrument, a
+ * firewall, relay-only), logs each in and opens room on every page.
+ */
+export async function pagesInRoom(browser, { server, passwords }, room, users, prepare = null) {
+  const pages = await Promise.all(users.map(() => newPage(browser)));
+  if (prepare) for (const page of pages) await prepare(page);
+  await Promise.all(pages.map((page, i) => login(page, server.url, users[i], passwords[users[i]])));
+  await Promise.all(pages.map((page) => openRoom(page, room.id)));
+  return pages;
 }

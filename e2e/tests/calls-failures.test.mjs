@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { test, launchBrowser, newPage, login } from '../lib/harness.mjs';
 import {
-  callView, controls, instrument, inboundGrows, selectedPair, openRoom, preflight, startCall, leave, setup, privateRoom,
+  callView, controls, instrument, inboundGrows, selectedPair, openRoom, preflight, startCall, leave, setup, privateRoom, pagesInRoom,
 } from '../lib/calls.mjs';
 
 const errorBanner = (page) => page.getByRole('alert').filter({ hasText: /\S/ });
@@ -130,12 +130,10 @@ test('media that cannot connect, and media over the TCP fallback, are explained'
 
 test('the server shutting down ends the call with a clear message', async () => {
   const env = await setup(['alice', 'bob']);
-  const { server, passwords } = env;
+  const { server } = env;
   const room = await privateRoom(env, 'alice', 'late', ['bob']);
   const browser = await launchBrowser();
-  const [pa, pb] = await Promise.all([newPage(browser), newPage(browser)]);
-  await Promise.all([login(pa, server.url, 'alice', passwords.alice), login(pb, server.url, 'bob', passwords.bob)]);
-  await Promise.all([openRoom(pa, room.id), openRoom(pb, room.id)]);
+  const [pa, pb] = await pagesInRoom(browser, env, room, ['alice', 'bob']);
   await startCall(pa);
   await startCall(pb, 'Join call');
   await callView(pa).locator('.call-tile').nth(1).waitFor();

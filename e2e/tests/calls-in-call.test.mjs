@@ -11,7 +11,7 @@ import path from 'node:path';
 import { test, launchBrowser, newPage, login } from '../lib/harness.mjs';
 import {
   roomLog, callView, controls, widget, instrument, inboundGrows, openRoom, preflight, startCall, leave,
-  setup, privateRoom,
+  setup, privateRoom, pagesInRoom,
 } from '../lib/calls.mjs';
 
 const tile = (page, userId) => callView(page).locator(`.call-tile[data-user-id="${userId}"]`);
@@ -278,13 +278,10 @@ test('host controls: mute all, ask to unmute, hands, a share, make host, hand-ov
 
 test('the pop-out window: the call in its own window, chat in the main one; closing it leaves the call', async () => {
   const env = await setup(['alice', 'bob']);
-  const { server, passwords, apis } = env;
+  const { apis } = env;
   const room = await privateRoom(env, 'alice', 'popping', ['bob']);
   const browser = await launchBrowser();
-  const [pa, pb] = await Promise.all([newPage(browser), newPage(browser)]);
-  await Promise.all([instrument(pa), instrument(pb)]);
-  await Promise.all([login(pa, server.url, 'alice', passwords.alice), login(pb, server.url, 'bob', passwords.bob)]);
-  await Promise.all([openRoom(pa, room.id), openRoom(pb, room.id)]);
+  const [pa, pb] = await pagesInRoom(browser, env, room, ['alice', 'bob'], instrument);
   await startCall(pa);
   await startCall(pb, 'Join call');
   await inboundGrows(pb, 'audio', 'bob hears alice');

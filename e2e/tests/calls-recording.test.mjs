@@ -4,22 +4,19 @@
 // the call's thread, where the browser's own player loads it. Someone who
 // is not the host gets no recording control at all.
 import assert from 'node:assert/strict';
-import { test, launchBrowser, newPage, login, screenshot } from '../lib/harness.mjs';
+import { test, launchBrowser, screenshot } from '../lib/harness.mjs';
 import {
-  callView, controls, widget, instrument, inboundGrows, openRoom, startCall, leave, setup, privateRoom,
+  callView, controls, widget, instrument, inboundGrows, startCall, leave, setup, privateRoom, pagesInRoom,
 } from '../lib/calls.mjs';
 
 test('the host records a call; the file appears in the call thread and plays', async () => {
   // bob is a member, not an admin: admins may record any call.
   const env = await setup(['alice', 'bob']);
-  const { server, passwords, apis } = env;
+  const { apis } = env;
   const room = await privateRoom(env, 'alice', 'review', ['bob']);
 
   const browser = await launchBrowser();
-  const [pa, pb] = await Promise.all([newPage(browser), newPage(browser)]);
-  await Promise.all([instrument(pa), instrument(pb)]);
-  await Promise.all([login(pa, server.url, 'alice', passwords.alice), login(pb, server.url, 'bob', passwords.bob)]);
-  await Promise.all([openRoom(pa, room.id), openRoom(pb, room.id)]);
+  const [pa, pb] = await pagesInRoom(browser, env, room, ['alice', 'bob'], instrument);
   await startCall(pa);
   await startCall(pb, 'Join call');
   await Promise.all([inboundGrows(pa, 'audio', 'alice hears bob'), inboundGrows(pb, 'audio', 'bob hears alice')]);

@@ -4,9 +4,9 @@
 // candidate on our TURN port, relaying to the SFU's own RTC port — the one
 // internal target the peer filter allows without --turn-allow-peer.
 import assert from 'node:assert/strict';
-import { test, launchBrowser, newPage, login } from '../lib/harness.mjs';
+import { test, launchBrowser } from '../lib/harness.mjs';
 import {
-  callView, instrument, inboundGrows, selectedPair, openRoom, startCall, leave, setup, privateRoom,
+  callView, instrument, inboundGrows, selectedPair, startCall, leave, setup, privateRoom, pagesInRoom,
 } from '../lib/calls.mjs';
 
 /** relayOnly switches a page's context to relay-only call media before the app loads. */
@@ -22,7 +22,7 @@ async function metric(server, name) {
 
 test('relay-only browsers talk through the embedded TURN server', async () => {
   const env = await setup(['alice', 'bob']);
-  const { server, passwords } = env;
+  const { server } = env;
   const room = await privateRoom(env, 'alice', 'relayed', ['bob']);
   const [, rtcPort] = await server.waitForLog(/msg="call media" udp=127\.0\.0\.1:(\d+)/);
   const turnLine = (await server.waitForLog(/msg=STUN\/TURN[^\n]*/))[0];
@@ -30,13 +30,10 @@ test('relay-only browsers talk through the embedded TURN server', async () => {
   const relayedBefore = await metric(server, 'calls_turn_relayed_bytes_total');
 
   const browser = await launchBrowser();
-  const [pa, pb] = await Promise.all([newPage(browser), newPage(browser)]);
-  for (const page of [pa, pb]) {
+  const [pa, pb] = await pagesInRoom(browser, env, room, ['alice', 'bob'], async (page) => {
     await instrument(page);
     await relayOnly(page);
-  }
-  await Promise.all([login(pa, server.url, 'alice', passwords.alice), login(pb, server.url, 'bob', passwords.bob)]);
-  await Promise.all([openRoom(pa, room.id), openRoom(pb, room.id)]);
+  });
   await startCall(pa);
   await startCall(pb, 'Join call');
   await callView(pb).locator('.call-tile').nth(1).waitFor();
