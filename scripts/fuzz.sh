@@ -5,15 +5,33 @@
 # Each input that finds new code is minimised with at most FUZZMINIMIZE runs
 # (default 10x; Go's own default, 60 s per input, leaves the slow targets (a
 # real server, a recorder) no time to fuzz in a short run). A failing input
-# is still written to testdata/fuzz/<target>/ for `go test` to replay.
+# is written to testdata/fuzz/<target>/ for `go test` to replay, and fails
+# the run. A run that fails without one (the fuzzing engine lost a worker, as
+# happens on a starved machine) is printed whole and tried once more.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 t=${FUZZTIME:-5s}
 m=${FUZZMINIMIZE:-10x}
-grep -rl --include='*_test.go' '^func Fuzz' . | while read -r f; do
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+failed=0
+for f in $(grep -rl --include='*_test.go' '^func Fuzz' .); do
   pkg=./$(dirname "${f#./}")
   for target in $(grep -o '^func Fuzz[A-Za-z0-9_]*' "$f" | cut -d' ' -f2); do
-    echo "== fuzz $pkg $target ($t)"
-    go test -run '^$' -fuzz "^${target}\$" -fuzztime "$t" -fuzzminimizetime "$m" "$pkg" 2>&1 | grep -v '^fuzz: elapsed' | tail -3
+    for try in 1 2; do
+      echo "== fuzz $pkg $target ($t)"
+      if go test -run '^$' -fuzz "^${target}\$" -fuzztime "$t" -fuzzminimizetime "$m" "$pkg" >"$log" 2>&1; then
+        grep -v '^fuzz: elapsed' "$log" | tail -3
+        break
+      fi
+      grep -v '^fuzz: elapsed' "$log" | tail -40
+      if grep -q 'Failing input written to' "$log" || [ "$try" = 2 ]; then
+        echo "FAIL: fuzz target $target in $pkg"
+        failed=1
+        break
+      fi
+      echo "-- $target failed without a failing input; once more"
+    done
   done
 done
+exit $failed
