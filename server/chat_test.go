@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -100,6 +101,37 @@ func TestChatAPIScenarios(t *testing.T) {
 	bobPost := f.postAs(f.bobT, f.public, "bob's words")
 	ch := func(id, rest string) string { return "/api/v1/channels/" + id + rest }
 	long := strings.Repeat("x", MaxMessageLen+1)
+	team := "/api/v1/teams/" + f.team + "/members"
+
+	// An archived room with a message in it.
+	frozen := f.mkChannel("frozen", "public", f.aliceT)
+	ts.mustDo("POST", ch(frozen, "/join"), f.bobT, nil, nil, 204)
+	frozenPost := f.postAs(f.aliceT, frozen, "before the freeze")
+	ts.mustDo("POST", ch(frozen, "/archive"), f.aliceT, nil, nil, 200)
+	// A room that gets deleted, with bob in it.
+	doomed := f.mkChannel("doomed", "private", f.aliceT)
+	ts.mustDo("POST", ch(doomed, "/members"), f.aliceT, map[string]string{"user_id": f.bob.ID}, nil, 201)
+	// A discussion under the public channel, started from a message; bob is not in it.
+	var disc store.Channel
+	ts.mustDo("POST", "/api/v1/channels", f.aliceT, map[string]any{"type": "discussion", "parent_id": f.public,
+		"parent_post_id": pubPost.ID, "display_name": "launch plan"}, &disc, 201)
+	// Someone who leaves the team on their own, and someone deactivated
+	// whose token is still around.
+	leaver := ts.addUser("leaver", store.RoleMember)
+	leaverT := ts.login("leaver")
+	dead := ts.addUser("dead", store.RoleMember)
+	deadT := ts.login("dead")
+	for _, u := range []*store.User{leaver, dead} {
+		ts.mustDo("POST", team, f.aliceT, map[string]string{"user_id": u.ID}, nil, 201)
+	}
+	ts.mustDo("POST", ch(f.public, "/join"), deadT, nil, nil, 204)
+	ts.mustDo("PUT", "/api/v1/users/"+dead.ID+"/active", f.adminT, map[string]bool{"active": false}, nil, 200)
+	// Alice and eight others are one too many for a group DM (3-8 people).
+	// (No guest among them: a guest would then share a room with outsider.)
+	eight := []string{f.admin.ID, f.bob.ID, f.outsider.ID, leaver.ID}
+	for _, name := range []string{"pat", "quinn", "rene", "sam"} {
+		eight = append(eight, ts.addUser(name, store.RoleMember).ID)
+	}
 
 	scenarios := []struct {
 		name   string
@@ -117,6 +149,9 @@ func TestChatAPIScenarios(t *testing.T) {
 		{"duplicate team", "POST", "/api/v1/teams", f.bobT, map[string]string{"name": "eng"}, 409, "conflict"},
 		{"outsider cannot see team", "GET", "/api/v1/teams/" + f.team + "/members", f.outT, nil, 404, "not_found"},
 		{"member cannot add to team", "POST", "/api/v1/teams/" + f.team + "/members", f.bobT, map[string]string{"user_id": f.outsider.ID}, 403, "forbidden"},
+		{"member cannot remove others from team", "DELETE", team + "/" + f.alice.ID, f.bobT, nil, 403, "forbidden"},
+		{"member leaves the team", "DELETE", team + "/" + leaver.ID, leaverT, nil, 204, ""},
+		{"who left no longer sees the team", "GET", team, leaverT, nil, 404, "not_found"},
 		{"guest browses no channels", "GET", "/api/v1/teams/" + f.team + "/channels", f.guestT, nil, 200, ""},
 		// channels
 		{"sidebar", "GET", "/api/v1/channels", f.bobT, nil, 200, ""},
@@ -134,6 +169,7 @@ func TestChatAPIScenarios(t *testing.T) {
 		{"guest cannot join public", "POST", ch(f.public, "/join"), f.guestT, nil, 404, "not_found"},
 		{"member cannot join private", "POST", ch(f.private, "/join"), f.bobT, nil, 404, "not_found"},
 		{"non-manager cannot rename", "PATCH", ch(f.public, ""), f.bobT, map[string]string{"display_name": "x"}, 403, "forbidden"},
+		{"creator renames", "PATCH", ch(f.public, ""), f.aliceT, map[string]string{"display_name": "General talk"}, 200, ""},
 		{"member sets header", "PATCH", ch(f.public, ""), f.bobT, map[string]string{"header": "new header"}, 200, ""},
 		{"header too long", "PATCH", ch(f.public, ""), f.bobT, map[string]string{"header": strings.Repeat("h", 1025)}, 400, "invalid_header"},
 		{"non-manager cannot archive", "POST", ch(f.public, "/archive"), f.bobT, nil, 403, "forbidden"},
@@ -143,11 +179,26 @@ func TestChatAPIScenarios(t *testing.T) {
 		{"members of private hidden", "GET", ch(f.private, "/members"), f.bobT, nil, 404, "not_found"},
 		{"invite outsider to team channel", "POST", ch(f.private, "/members"), f.aliceT, map[string]string{"user_id": f.outsider.ID}, 400, "not_in_team"},
 		{"member cannot remove others", "DELETE", ch(f.public, "/members/"+f.alice.ID), f.bobT, nil, 403, "forbidden"},
+		{"archived refuses new members", "POST", ch(frozen, "/members"), f.aliceT, map[string]string{"user_id": f.guest.ID}, 403, "archived"},
+		{"archived refuses /header", "POST", ch(frozen, "/commands"), f.aliceT, map[string]string{"command": "/header thawed"}, 403, "archived"},
+		{"archived refuses header edits", "PATCH", ch(frozen, ""), f.aliceT, map[string]string{"header": "thawed"}, 403, "archived"},
+		{"archived refuses uploads", "POST", ch(frozen, "/files"), f.aliceT, nil, 403, "archived"},
+		{"archived refuses discussions", "POST", "/api/v1/channels", f.aliceT, map[string]any{"type": "discussion", "parent_id": frozen, "display_name": "x"}, 403, "archived"},
+		{"manager deletes a room", "DELETE", ch(doomed, ""), f.aliceT, nil, 204, ""},
+		{"deleted room is gone for its creator", "GET", ch(doomed, ""), f.aliceT, nil, 404, "not_found"},
+		{"deleted room is gone for its members", "GET", ch(doomed, "/posts"), f.bobT, nil, 404, "not_found"},
+		{"deleted room is gone for an admin", "GET", ch(doomed, ""), f.adminT, nil, 404, "not_found"},
+		{"deleted room takes no posts", "POST", ch(doomed, "/posts"), f.aliceT, map[string]string{"message": "hello?"}, 404, "not_found"},
+		{"deleted room cannot be deleted again", "DELETE", ch(doomed, ""), f.aliceT, nil, 404, "not_found"},
+		{"discussions are listed under their parent", "GET", ch(f.public, "/discussions"), f.aliceT, nil, 200, ""},
+		{"a discussion bob is not in is not listed to him", "GET", ch(f.public, "/discussions"), f.bobT, nil, 200, ""},
 		{"discussion under dm", "POST", "/api/v1/channels", f.aliceT, map[string]any{"type": "discussion", "parent_id": f.dm, "display_name": "plan"}, 201, ""},
 		{"discussion needs readable parent", "POST", "/api/v1/channels", f.bobT, map[string]any{"type": "discussion", "parent_id": f.private, "display_name": "x"}, 404, "not_found"},
 		{"dm with self only", "POST", "/api/v1/dms", f.aliceT, map[string]any{"user_ids": []string{f.alice.ID}}, 400, "bad_user_ids"},
 		{"dm again is the same room", "POST", "/api/v1/dms", f.bobT, map[string]any{"user_ids": []string{f.alice.ID}}, 200, ""},
 		{"group dm of 3", "POST", "/api/v1/dms", f.aliceT, map[string]any{"user_ids": []string{f.bob.ID, f.outsider.ID}}, 201, ""},
+		{"group dm of 8", "POST", "/api/v1/dms", f.aliceT, map[string]any{"user_ids": eight[:7]}, 201, ""},
+		{"group dm of 9 is too big", "POST", "/api/v1/dms", f.aliceT, map[string]any{"user_ids": eight}, 400, "bad_user_ids"},
 		{"guest cannot dm strangers", "POST", "/api/v1/dms", f.guestT, map[string]any{"user_ids": []string{f.outsider.ID}}, 400, "bad_user"},
 		// posts
 		{"member posts", "POST", ch(f.public, "/posts"), f.bobT, map[string]string{"message": "hi"}, 201, ""},
@@ -158,6 +209,11 @@ func TestChatAPIScenarios(t *testing.T) {
 		{"message at the limit", "POST", ch(f.public, "/posts"), f.bobT, map[string]string{"message": long[1:]}, 201, ""},
 		{"archived is read-only", "POST", ch(f.archived, "/posts"), f.aliceT, map[string]string{"message": "hi"}, 403, "archived"},
 		{"archived is readable", "GET", ch(f.archived, "/posts"), f.aliceT, nil, 200, ""},
+		{"non-manager cannot unarchive", "POST", ch(f.archived, "/unarchive"), f.bobT, nil, 403, "forbidden"},
+		{"creator unarchives", "POST", ch(f.archived, "/unarchive"), f.aliceT, nil, 200, ""},
+		{"unarchived room takes posts again", "POST", ch(f.archived, "/posts"), f.aliceT, map[string]string{"message": "back"}, 201, ""},
+		{"archived refuses edits", "PATCH", "/api/v1/posts/" + frozenPost.ID, f.aliceT, map[string]string{"message": "thawed"}, 403, "archived"},
+		{"archived refuses reactions", "POST", "/api/v1/posts/" + frozenPost.ID + "/reactions", f.bobT, map[string]string{"emoji": "👍"}, 403, "archived"},
 		{"reply to root", "POST", ch(f.public, "/posts"), f.bobT, map[string]string{"message": "re", "root_id": pubPost.ID}, 201, ""},
 		{"reply to root of another room", "POST", ch(f.public, "/posts"), f.aliceT, map[string]string{"message": "re", "root_id": post.ID}, 400, "bad_root"},
 		{"bad limit", "GET", ch(f.public, "/posts?limit=500"), f.bobT, nil, 400, "bad_limit"},
@@ -169,7 +225,10 @@ func TestChatAPIScenarios(t *testing.T) {
 		{"react", "POST", "/api/v1/posts/" + pubPost.ID + "/reactions", f.bobT, map[string]string{"emoji": "👍"}, 200, ""},
 		{"bad emoji", "POST", "/api/v1/posts/" + pubPost.ID + "/reactions", f.bobT, map[string]string{"emoji": "<b>"}, 400, "bad_emoji"},
 		{"react on hidden", "POST", "/api/v1/posts/" + post.ID + "/reactions", f.bobT, map[string]string{"emoji": "👍"}, 404, "not_found"},
-		{"admin deletes others' post", "DELETE", "/api/v1/posts/" + bobPost.ID, f.adminT, nil, 404, "not_found"},
+		{"admin outside the team cannot see others' post", "DELETE", "/api/v1/posts/" + bobPost.ID, f.adminT, nil, 404, "not_found"},
+		{"team admin adds the admin to the team", "POST", team, f.aliceT, map[string]string{"user_id": f.admin.ID}, 201, ""},
+		{"admin in the team deletes others' post", "DELETE", "/api/v1/posts/" + bobPost.ID, f.adminT, nil, 204, ""},
+		{"the deleted post is gone", "GET", "/api/v1/posts/" + bobPost.ID, f.bobT, nil, 404, "not_found"},
 		{"search", "GET", "/api/v1/search?q=words", f.bobT, nil, 200, ""},
 		{"empty search", "GET", "/api/v1/search?q=", f.bobT, nil, 400, "bad_query"},
 		// commands
@@ -178,6 +237,27 @@ func TestChatAPIScenarios(t *testing.T) {
 		{"command in hidden room", "POST", ch(f.private, "/commands"), f.bobT, map[string]string{"command": "/help"}, 404, "not_found"},
 		// users
 		{"guest sees only room mates", "GET", "/api/v1/users/" + f.outsider.ID, f.guestT, nil, 404, "not_found"},
+		// a deactivated user's token opens nothing, writes included (their
+		// sessions ended when they were deactivated)
+		{"deactivated cannot post", "POST", ch(f.public, "/posts"), deadT, map[string]string{"message": "hi"}, 401, "unauthorized"},
+		{"deactivated cannot react", "POST", "/api/v1/posts/" + pubPost.ID + "/reactions", deadT, map[string]string{"emoji": "👍"}, 401, "unauthorized"},
+		{"deactivated cannot run commands", "POST", ch(f.public, "/commands"), deadT, map[string]string{"command": "/shrug"}, 401, "unauthorized"},
+		{"deactivated cannot upload", "POST", ch(f.public, "/files"), deadT, nil, 401, "unauthorized"},
+		{"deactivated cannot create channels", "POST", "/api/v1/channels", deadT, map[string]string{"team_id": f.team, "name": "ghost", "type": "public"}, 401, "unauthorized"},
+		{"deactivated cannot start dms", "POST", "/api/v1/dms", deadT, map[string]any{"user_ids": []string{f.alice.ID}}, 401, "unauthorized"},
+		{"deactivated cannot create teams", "POST", "/api/v1/teams", deadT, map[string]string{"name": "ghosts"}, 401, "unauthorized"},
+		{"deactivated cannot join", "POST", ch(f.town, "/join"), deadT, nil, 401, "unauthorized"},
+		{"deactivated cannot mark read", "POST", ch(f.public, "/read"), deadT, nil, 401, "unauthorized"},
+	}
+	// What some answers must (or must not) hold besides their status.
+	bodyHas := map[string]string{
+		"creator renames": `"display_name":"General talk"`,
+		"discussions are listed under their parent": `"parent_post_id":"` + pubPost.ID + `"`,
+		"creator unarchives":                        `"id":"` + f.archived + `"`,
+	}
+	bodyLacks := map[string]string{
+		"a discussion bob is not in is not listed to him": disc.ID,
+		"creator unarchives":                              `"archived_at"`,
 	}
 	for _, sc := range scenarios {
 		t.Run(sc.name, func(t *testing.T) {
@@ -194,12 +274,19 @@ func TestChatAPIScenarios(t *testing.T) {
 					t.Fatalf("error %v, want code %s", e, sc.code)
 				}
 			}
+			if want, ok := bodyHas[sc.name]; ok && !strings.Contains(string(b), want) {
+				t.Fatalf("answer lacks %s: %s", want, b)
+			}
+			if bad, ok := bodyLacks[sc.name]; ok && strings.Contains(string(b), bad) {
+				t.Fatalf("answer holds %s: %s", bad, b)
+			}
 		})
 	}
 }
 
 func TestDeactivatedTokenDenied(t *testing.T) {
 	f := newChatFixture(t)
+	past := f.postAs(f.bobT, f.public, "written before leaving")
 	f.ts.mustDo("PUT", "/api/v1/users/"+f.bob.ID+"/active", f.adminT, map[string]bool{"active": false}, nil, 200)
 	for _, path := range []string{"/api/v1/channels", "/api/v1/channels/" + f.public + "/posts"} {
 		if st := f.ts.do("GET", path, f.bobT, nil, nil); st != 401 {
@@ -209,7 +296,70 @@ func TestDeactivatedTokenDenied(t *testing.T) {
 	// Their posts stay.
 	var list struct{ Posts []*postView }
 	f.ts.mustDo("GET", "/api/v1/channels/"+f.public+"/posts", f.aliceT, nil, &list, 200)
-	_ = list
+	found := false
+	for _, p := range list.Posts {
+		if p.ID == past.ID {
+			found = p.UserID == f.bob.ID && p.Message == "written before leaving"
+		}
+	}
+	if !found {
+		t.Errorf("bob's past post is not listed as his after deactivation: %+v", list.Posts)
+	}
+	// They disappear from the people pickers: the user list and its search.
+	for _, q := range []string{"", "?q=bo", "?q=BOB"} {
+		var users struct{ Users []*store.User }
+		f.ts.mustDo("GET", "/api/v1/users"+q, f.aliceT, nil, &users, 200)
+		var names []string
+		for _, u := range users.Users {
+			names = append(names, u.Username)
+		}
+		if slices.Contains(names, "bob") {
+			t.Errorf("GET /api/v1/users%s lists deactivated bob: %v", q, names)
+		}
+		if q == "" && !slices.Contains(names, "alice") {
+			t.Errorf("GET /api/v1/users lost the active users too: %v", names)
+		}
+	}
+	var users struct{ Users []*store.User }
+	f.ts.mustDo("GET", "/api/v1/users?q=ali", f.aliceT, nil, &users, 200)
+	if len(users.Users) != 1 || users.Users[0].Username != "alice" {
+		t.Errorf("GET /api/v1/users?q=ali: %+v, want alice", users.Users)
+	}
+}
+
+// Deleting a room tells its members at once and it is gone for everyone.
+func TestChannelDeletedLive(t *testing.T) {
+	f := newChatFixture(t)
+	ts := f.ts
+	ch := "/api/v1/channels/" + f.private
+	ts.mustDo("POST", ch+"/members", f.aliceT, map[string]string{"user_id": f.bob.ID}, nil, 201)
+	f.postAs(f.bobT, f.private, "soon gone")
+	_, bob := wsEvents(t, ts, f.bobT)
+	_, alice := wsEvents(t, ts, f.aliceT)
+	ts.mustDo("DELETE", ch, f.aliceT, nil, nil, 204)
+	for who, next := range map[string]func(...string) hubFrame{"bob": bob, "alice": alice} {
+		ev := next("channel_deleted")
+		var d struct {
+			ChannelID string `json:"channel_id"`
+		}
+		if err := json.Unmarshal(ev.Data, &d); err != nil || d.ChannelID != f.private {
+			t.Errorf("%s got channel_deleted %s, want channel_id %s", who, ev.Data, f.private)
+		}
+	}
+	for _, tok := range []string{f.aliceT, f.bobT, f.adminT} {
+		for _, path := range []string{ch, ch + "/posts", ch + "/members"} {
+			if st := ts.do("GET", path, tok, nil, nil); st != 404 {
+				t.Errorf("GET %s after delete: %d, want 404", path, st)
+			}
+		}
+	}
+	var sb struct{ Channels []*store.Channel }
+	ts.mustDo("GET", "/api/v1/channels", f.bobT, nil, &sb, 200)
+	for _, c := range sb.Channels {
+		if c.ID == f.private {
+			t.Fatal("the deleted room is still in bob's sidebar")
+		}
+	}
 }
 
 func TestPostPagingAndUnread(t *testing.T) {

@@ -14,6 +14,9 @@ type Team struct {
 	Name        string    `json:"name"`
 	DisplayName string    `json:"display_name"`
 	CreatedAt   time.Time `json:"created_at"`
+	// Role is the listing user's role in the team ("admin" or "member"),
+	// so a client knows whether to offer managing it; empty elsewhere.
+	Role string `json:"role,omitempty"`
 }
 
 // TeamMember is a user's membership of a team.
@@ -65,13 +68,13 @@ func (s *Store) TeamByID(ctx context.Context, id string) (*Team, error) {
 
 // TeamsForUser lists the teams a user belongs to, by name.
 func (s *Store) TeamsForUser(ctx context.Context, userID string) ([]*Team, error) {
-	return s.queryTeams(ctx, `SELECT t.id, t.name, t.display_name, t.created_at FROM teams t
+	return s.queryTeams(ctx, `SELECT t.id, t.name, t.display_name, t.created_at, m.role FROM teams t
 		JOIN team_members m ON m.team_id = t.id WHERE m.user_id = ? ORDER BY t.display_name`, userID)
 }
 
 // AllTeams lists every team (admins).
 func (s *Store) AllTeams(ctx context.Context) ([]*Team, error) {
-	return s.queryTeams(ctx, "SELECT id, name, display_name, created_at FROM teams ORDER BY display_name")
+	return s.queryTeams(ctx, "SELECT id, name, display_name, created_at, '' FROM teams ORDER BY display_name")
 }
 
 func (s *Store) queryTeams(ctx context.Context, q string, args ...any) ([]*Team, error) {
@@ -84,7 +87,7 @@ func (s *Store) queryTeams(ctx context.Context, q string, args ...any) ([]*Team,
 	for rows.Next() {
 		var t Team
 		var created int64
-		if err := rows.Scan(&t.ID, &t.Name, &t.DisplayName, &created); err != nil {
+		if err := rows.Scan(&t.ID, &t.Name, &t.DisplayName, &created, &t.Role); err != nil {
 			return nil, err
 		}
 		t.CreatedAt = fromMillis(created)

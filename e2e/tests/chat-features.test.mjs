@@ -178,3 +178,158 @@ test('scrolling up loads older messages, a page at a time', async () => {
 
   assert.deepEqual(page.problems, [], 'no page errors or CSP violations');
 });
+
+test('room settings menu, discussions, members and team people, all from the UI', async () => {
+  const alicePassword = strongPassword();
+  const bobPassword = strongPassword();
+  const carolPassword = strongPassword();
+  const server = await startServer({
+    users: [
+      { username: 'alice', password: alicePassword, admin: true },
+      { username: 'bob', password: bobPassword },
+      { username: 'carol', password: carolPassword },
+    ],
+  });
+  const alice = await apiAs(server.url, 'alice', alicePassword);
+  const bob = await apiAs(server.url, 'bob', bobPassword);
+  const carol = await apiAs(server.url, 'carol', carolPassword);
+  const team = await alice.call('POST', '/teams', { name: 'ops', display_name: 'Ops' });
+  await alice.call('POST', `/teams/${team.id}/members`, { user_id: bob.user.id });
+  const war = await alice.call('POST', '/channels', { team_id: team.id, name: 'war-room', display_name: 'War Room', type: 'private' });
+  await alice.call('POST', `/channels/${war.id}/members`, { user_id: bob.user.id });
+  const teamPeople = async () => (await alice.call('GET', `/teams/${team.id}/members`)).members.map((u) => u.username).sort();
+
+  const browser = await launchBrowser();
+  const pa = await newPage(browser);
+  const pb = await newPage(browser);
+  await login(pa, server.url, 'alice', alicePassword);
+  await login(pb, server.url, 'bob', bobPassword);
+  const roomLink = (page, id) => sidebarOf(page).locator(`a[data-channel-id="${id}"]`);
+  const menu = async (page, item) => {
+    await page.getByRole('button', { name: 'Room settings' }).click();
+    await page.getByRole('menu', { name: 'Room settings' }).getByRole('menuitem', { name: item }).click();
+  };
+
+  // The team admin adds carol to the team from the rail's "Team members", then removes her.
+  await sidebarOf(pa).getByRole('button', { name: 'Team members' }).click();
+  let people = pa.getByRole('dialog', { name: 'People in Ops' });
+  await people.getByText('2 members').waitFor();
+  await people.getByRole('checkbox', { name: 'carol' }).check();
+  await people.getByRole('button', { name: 'Add to team' }).click();
+  await people.waitFor({ state: 'detached' });
+  assert.deepEqual(await teamPeople(), ['alice', 'bob', 'carol']);
+  assert.ok((await carol.call('GET', '/teams')).teams.some((t) => t.id === team.id), 'carol is in the team');
+  await sidebarOf(pa).getByRole('button', { name: 'Team members' }).click();
+  people = pa.getByRole('dialog', { name: 'People in Ops' });
+  await people.getByRole('button', { name: 'Remove carol from the team' }).click();
+  await people.getByText('2 members').waitFor();
+  assert.deepEqual(await teamPeople(), ['alice', 'bob']);
+  await people.getByRole('button', { name: 'Close', exact: true }).first().click();
+  // bob, a plain member, sees the list but may only leave, not remove others.
+  await sidebarOf(pb).getByRole('button', { name: 'Team members' }).click();
+  const bobPeople = pb.getByRole('dialog', { name: 'People in Ops' });
+  await bobPeople.getByText('2 members').waitFor();
+  assert.equal(await bobPeople.getByRole('button', { name: /^Remove / }).count(), 0);
+  await bobPeople.getByRole('button', { name: 'Leave team' }).waitFor();
+  await bobPeople.getByRole('button', { name: 'Close', exact: true }).first().click();
+
+  // Both open the room; alice renames it and sets its header and purpose; bob sees it live.
+  await roomLink(pa, war.id).click();
+  await roomLink(pb, war.id).click();
+  await roomLog(pb).waitFor();
+  await menu(pa, 'Rename…');
+  const rename = pa.getByRole('dialog', { name: 'Rename War Room' });
+  await rename.getByLabel('Display name').fill('Situation Room');
+  await rename.getByRole('button', { name: 'Rename' }).click();
+  await pa.getByRole('heading', { level: 1, name: 'Situation Room' }).waitFor();
+  await pb.getByRole('heading', { level: 1, name: 'Situation Room' }).waitFor();
+  await roomLink(pb, war.id).filter({ hasText: 'Situation Room' }).waitFor();
+  await menu(pa, 'Edit header and purpose…');
+  const header = pa.getByRole('dialog', { name: /^Header and purpose/ });
+  await header.getByLabel('Header').fill('Status: all green');
+  await header.getByLabel('Purpose').fill('Incidents and outages');
+  await header.getByRole('button', { name: 'Save' }).click();
+  await pb.locator('.room-topic').filter({ hasText: 'Status: all green' }).waitFor();
+  assert.equal((await bob.call('GET', `/channels/${war.id}`)).purpose, 'Incidents and outages');
+
+  // bob may not manage alice's room: his menu has no rename, archive or delete.
+  await pb.getByRole('button', { name: 'Room settings' }).click();
+  const bobMenu = pb.getByRole('menu', { name: 'Room settings' });
+  await bobMenu.getByRole('menuitem', { name: 'Edit header and purpose…' }).waitFor();
+  for (const item of ['Rename…', 'Archive room', 'Delete room…']) {
+    assert.equal(await bobMenu.getByRole('menuitem', { name: item }).count(), 0, `bob has no "${item}"`);
+  }
+  await pb.keyboard.press('Escape');
+
+  // A discussion from a message: it opens, takes a post, and sits under its parent for both.
+  await composerOf(pa).fill('db1 is out of disk');
+  await composerOf(pa).press('Enter');
+  const root = postIn(roomLog(pa), 'db1 is out of disk');
+  await root.hover();
+  await root.getByRole('button', { name: 'Start a discussion' }).click();
+  const start = pa.getByRole('dialog', { name: 'Start a discussion from this message' });
+  assert.equal(await start.getByLabel('Discussion name').inputValue(), 'db1 is out of disk');
+  await start.getByLabel('Discussion name').fill('db1 disk');
+  await start.getByRole('checkbox', { name: 'bob' }).check();
+  await start.getByRole('button', { name: 'Start discussion' }).click();
+  await pa.getByRole('heading', { level: 1, name: 'db1 disk' }).waitFor();
+  await composerOf(pa).fill('rotating the logs now');
+  await composerOf(pa).press('Enter');
+  const discussions = (await alice.call('GET', `/channels/${war.id}/discussions`)).channels;
+  assert.equal(discussions.length, 1);
+  assert.equal(discussions[0].display_name, 'db1 disk');
+  const root0 = (await alice.call('GET', `/channels/${war.id}/posts`)).posts.find((p) => p.message === 'db1 is out of disk');
+  assert.equal(discussions[0].parent_post_id, root0.id);
+  const nested = (page) => sidebarOf(page).getByRole('list', { name: 'Discussions in Situation Room' }).getByRole('link', { name: 'db1 disk' });
+  await nested(pa).waitFor();
+  await nested(pb).click();
+  await postIn(roomLog(pb), 'rotating the logs now').waitFor();
+
+  // Archive from the menu: read-only for both at once; unarchive gives the composer back.
+  await roomLink(pa, war.id).click();
+  await roomLink(pb, war.id).click();
+  await composerOf(pb).waitFor();
+  await menu(pa, 'Archive room');
+  await pa.getByText(/archived room/).waitFor();
+  await pb.getByText(/archived room/).waitFor();
+  assert.equal(await composerOf(pa).count(), 0, 'no composer for alice in an archived room');
+  assert.equal(await composerOf(pb).count(), 0, 'no composer for bob in an archived room');
+  await menu(pa, 'Unarchive room');
+  await composerOf(pa).waitFor();
+  await composerOf(pb).waitFor();
+
+  // Remove bob from the members panel: his sidebar drops the room at once.
+  await pa.getByRole('button', { name: /^Members/ }).click();
+  const members = pa.getByRole('complementary', { name: 'Members' });
+  assert.equal(await members.getByRole('button', { name: 'Remove alice' }).count(), 0, 'no Remove on yourself');
+  await members.getByRole('button', { name: 'Remove bob' }).click();
+  await roomLink(pb, war.id).waitFor({ state: 'detached' });
+  await pb.getByText(/You were removed from Situation Room/).waitFor();
+  await members.getByText('1 member').waitFor();
+
+  // bob leaves a public channel from its menu.
+  const lobby = await alice.call('POST', '/channels', { team_id: team.id, name: 'lobby', display_name: 'Lobby', type: 'public' });
+  await bob.call('POST', `/channels/${lobby.id}/join`);
+  await roomLink(pb, lobby.id).click();
+  await roomLog(pb).waitFor();
+  await menu(pb, 'Leave room');
+  await roomLink(pb, lobby.id).waitFor({ state: 'detached' });
+  await pb.getByText(/You left Lobby/).waitFor();
+  assert.ok(!(await bob.call('GET', `/channels/${lobby.id}`)).member, 'bob is no longer a member of Lobby');
+
+  // Delete, after a confirm dialog: gone for bob live, and 404 from then on.
+  await bob.call('POST', `/channels/${lobby.id}/join`);
+  await roomLink(pb, lobby.id).click();
+  await roomLog(pb).waitFor();
+  await roomLink(pa, lobby.id).click();
+  await menu(pa, 'Delete room…');
+  const confirm = pa.getByRole('dialog', { name: 'Delete room' });
+  await confirm.getByRole('button', { name: 'Delete room' }).click();
+  await roomLink(pa, lobby.id).waitFor({ state: 'detached' });
+  await roomLink(pb, lobby.id).waitFor({ state: 'detached' });
+  await pb.getByText(/Lobby was deleted/).waitFor();
+  await assert.rejects(bob.call('GET', `/channels/${lobby.id}`), / 404 /);
+
+  assert.deepEqual(pa.problems, [], 'no page errors or CSP violations for alice');
+  assert.deepEqual(pb.problems, [], 'no page errors or CSP violations for bob');
+});

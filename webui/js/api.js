@@ -97,6 +97,8 @@ export const user = (id) => get(`/users/${encodeURIComponent(id)}`);
 export const teams = () => get('/teams').then((r) => r.teams || []);
 export const createTeam = (name, displayName) => post('/teams', { name, display_name: displayName });
 export const teamMembers = (teamId) => get(`/teams/${encodeURIComponent(teamId)}/members`).then((r) => r.members || []);
+export const addTeamMember = (teamId, userId) => post(`/teams/${encodeURIComponent(teamId)}/members`, { user_id: userId });
+export const removeTeamMember = (teamId, userId) => del(`/teams/${encodeURIComponent(teamId)}/members/${encodeURIComponent(userId)}`);
 export const teamChannels = (teamId) => get(`/teams/${encodeURIComponent(teamId)}/channels`).then((r) => r.channels || []);
 
 // Rooms.
@@ -111,6 +113,10 @@ export const joinChannel = (id) => post(`/channels/${encodeURIComponent(id)}/joi
 export const leaveChannel = (id) => post(`/channels/${encodeURIComponent(id)}/leave`);
 export const channelMembers = (id) => get(`/channels/${encodeURIComponent(id)}/members`).then((r) => r.members || []);
 export const addChannelMember = (id, userId) => post(`/channels/${encodeURIComponent(id)}/members`, { user_id: userId });
+export const removeChannelMember = (id, userId) => del(`/channels/${encodeURIComponent(id)}/members/${encodeURIComponent(userId)}`);
+export const archiveChannel = (id) => post(`/channels/${encodeURIComponent(id)}/archive`);
+export const unarchiveChannel = (id) => post(`/channels/${encodeURIComponent(id)}/unarchive`);
+export const deleteChannel = (id) => del(`/channels/${encodeURIComponent(id)}`);
 export const markRead = (id) => post(`/channels/${encodeURIComponent(id)}/read`);
 
 // Posts.

@@ -22,6 +22,8 @@ import { createChannelDialog } from './create-channel-dialog.js';
 import { browseChannelsDialog } from './browse-channels-dialog.js';
 import { newMessageDialog } from './new-message-dialog.js';
 import { addPeopleDialog } from './add-people-dialog.js';
+import { discussionDialog } from './room-menu.js';
+import { teamMembersDialog } from './team-members-dialog.js';
 import { Calls } from './call-controller.js';
 import { bindCards } from './call-card.js';
 import { callLinkFromPath, noAccessView } from './call-link.js';
@@ -142,6 +144,7 @@ export class Chat {
         },
       }),
       openConsole: () => this.openAdmin('settings'),
+      teamMembers: () => this.openTeamMembers(),
       browseChannels: () => browseChannelsDialog({
         state: this.state,
         teamId: this.state.teamId,
@@ -535,6 +538,78 @@ export class Chat {
     this.shell.showError(text);
   }
 
+  // ---------- Managing rooms and teams ----------
+
+  /** setArchived archives or unarchives a room; the server's channel_updated tells everyone else. */
+  async setArchived(c, archived) {
+    try {
+      this.channelUpdated(await (archived ? api.archiveChannel(c.id) : api.unarchiveChannel(c.id)));
+    } catch (err) {
+      this.shell.showError(`Could not ${archived ? 'archive' : 'unarchive'} ${this.state.roomName(c)}: ${err.message}`);
+    }
+  }
+
+  async leaveRoom(c) {
+    this.leaving = c.id;
+    try {
+      await api.leaveChannel(c.id);
+      this.channelGone(c.id, 'left');
+    } catch (err) {
+      this.leaving = null;
+      this.shell.showError(`Could not leave ${this.state.roomName(c)}: ${err.message}`);
+    }
+  }
+
+  async deleteRoom(c) {
+    const name = this.state.roomName(c);
+    const ok = await confirmDialog({
+      title: 'Delete room',
+      text: `Delete ${name} and all its messages${c.type === 'discussion' ? '' : ' and discussions'} for everyone? This cannot be undone.`,
+      confirmLabel: 'Delete room',
+      danger: true,
+    });
+    if (!ok) return;
+    try {
+      await api.deleteChannel(c.id);
+      this.channelGone(c.id, 'deleted');
+    } catch (err) {
+      this.shell.showError(`Could not delete ${name}: ${err.message}`);
+    }
+  }
+
+  /** removeMember takes someone else out of a room (the members panel's Remove). */
+  async removeMember(c, user) {
+    try {
+      await api.removeChannelMember(c.id, user.id);
+    } catch (err) {
+      this.shell.showError(`Could not remove ${this.state.userName(user.id)}: ${err.message}`);
+      return false;
+    }
+    // The member_removed event updates the count; the panel reloads now.
+    if (this.panel?.kind === 'members' && this.panel.channelId === c.id) this.panel.load();
+    return true;
+  }
+
+  /** startDiscussion opens the dialog for a discussion from a message of the open room. */
+  startDiscussion(post) {
+    const parent = this.channel;
+    if (parent) discussionDialog({ chat: this, parent, post });
+  }
+
+  async openTeamMembers() {
+    const team = this.state.team();
+    if (!team) return;
+    let members;
+    try {
+      members = await api.teamMembers(team.id);
+    } catch (err) {
+      this.shell.showError(`Could not load the team's people: ${err.message}`);
+      return;
+    }
+    this.state.addUsers(members);
+    teamMembersDialog({ chat: this, team, members });
+  }
+
   // ---------- Posting ----------
 
   async sendPost(channelId, { message, file_ids: fileIds = [], root_id: rootId = '' }) {
@@ -737,7 +812,7 @@ export class Chat {
     if (this.state.currentId === id || this.channel?.id === id) {
       const left = this.leaving === id;
       this.leaving = null;
-      this.shell.showNotice(why === 'deleted' ? `${name} was deleted.` : left ? `You left ${name}.` : `You were removed from ${name}.`);
+      this.shell.showNotice(why === 'deleted' ? `${name} was deleted.` : left || why === 'left' ? `You left ${name}.` : `You were removed from ${name}.`);
       this.roomView?.destroy();
       this.roomView = null;
       this.channel = null;

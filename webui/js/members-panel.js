@@ -1,5 +1,6 @@
 // members-panel.js lists the people of a room in the right panel, online
-// first, with presence dots, and offers "Add people" in private rooms.
+// first, with presence dots, and offers "Add people" in private rooms and a
+// Remove button per person to whoever may manage the room.
 import * as api from './api.js';
 import { el } from './dom.js';
 import { icon } from './icons.js';
@@ -24,14 +25,27 @@ export function membersPanel({ chat, channel, onClose }) {
     const sorted = [...members].sort((a, b) => (ORDER[state.presence(a.id)] - ORDER[state.presence(b.id)])
       || displayName(a).localeCompare(displayName(b)));
     status.textContent = `${sorted.length} ${sorted.length === 1 ? 'member' : 'members'}`;
+    const canRemove = state.canManage(channel);
     list.replaceChildren(...sorted.map((u) => {
       const status = state.presence(u.id);
+      const remove = canRemove && u.id !== state.me.id ? el('button', {
+        type: 'button',
+        class: 'button button-secondary button-small member-remove',
+        'aria-label': `Remove ${displayName(u)}`,
+        title: `Remove ${displayName(u)} from ${state.roomName(channel)}`,
+        onclick: async (event) => {
+          const button = event.currentTarget;
+          button.disabled = true;
+          if (!await chat.removeMember(channel, u)) button.disabled = false;
+        },
+      }, icon('userMinus', { size: 14 }), 'Remove') : null;
       return el('li', { class: 'member' },
         presenceAvatar(u, status),
         el('span', { class: 'member-names' },
           el('span', { class: 'member-name' }, displayName(u), u.id === state.me.id ? el('span', { class: 'member-you' }, ' (you)') : null),
           el('span', { class: 'member-handle' }, `@${u.username}`, u.role === 'guest' ? ' · guest' : '', u.is_bot ? ' · bot' : '')),
-        el('span', { class: 'visually-hidden' }, `, ${status}`));
+        el('span', { class: 'visually-hidden' }, `, ${status}`),
+        remove);
     }));
   }
 

@@ -17,7 +17,7 @@ const BROADCAST = new Set(['all', 'channel', 'here']);
  *
  * ctx: {state, compact, mode ('channel' | 'thread' | 'search'), canPost,
  *       onReact(post, emoji, anchor), onPickReaction(post, anchor),
- *       onOpenThread(post), onEdit(post), onDelete(post)}
+ *       onOpenThread(post), onEdit(post), onDelete(post), onStartDiscussion(post)?}
  */
 export function renderPost(post, ctx) {
   const { state, compact = false, mode = 'channel' } = ctx;
@@ -179,6 +179,7 @@ function toolbar(post, ctx, mine) {
   const items = [
     canPost ? button('smile', 'Add reaction', (event) => ctx.onPickReaction(post, event.currentTarget)) : null,
     canReply ? button('message', 'Reply in thread', () => ctx.onOpenThread(post)) : null,
+    canReply && ctx.onStartDiscussion && !post.pending ? button('discussion', 'Start a discussion', () => ctx.onStartDiscussion(post)) : null,
     // Only plain messages can be edited (not /me or call posts).
     mine && canPost && !post.type ? button('edit', 'Edit', () => ctx.onEdit(post)) : null,
     canDelete && mode !== 'search' ? button('trash', 'Delete', () => ctx.onDelete(post)) : null,

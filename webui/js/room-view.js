@@ -10,6 +10,7 @@ import { isDirect } from './state.js';
 import { composer } from './composer.js';
 import { messageList } from './message-list.js';
 import { callButton, roomCallBar } from './room-call-bar.js';
+import { roomMenuItems, toggleRoomMenu } from './room-menu.js';
 
 /**
  * roomView returns the view of one room for the shell:
@@ -32,6 +33,8 @@ export function roomView({ chat, channel, member }) {
     onOpenThread: (post) => chat.openThread(post.id),
     onEdit: (post) => list.edit(post.id),
     onDelete: (post) => chat.confirmDelete(post),
+    // A discussion starts from a message of a room that is not itself a discussion.
+    get onStartDiscussion() { return c.type === 'discussion' ? null : (post) => chat.startDiscussion(post); },
     get archived() { return Boolean(c.archived_at); },
   };
 
@@ -60,10 +63,20 @@ export function roomView({ chat, channel, member }) {
   // it comes and goes live with the settings_changed event.
   const drawCallButton = () => { call.node.hidden = !state.callsAllowed(c); };
   drawCallButton();
+  const menuButton = el('button', {
+    type: 'button',
+    class: 'header-button room-menu-button',
+    'aria-label': 'Room settings',
+    'aria-haspopup': 'menu',
+    'aria-expanded': 'false',
+    title: 'Room settings',
+    onclick: () => toggleRoomMenu(menuButton, { chat, channel: c, member: isMember }),
+  }, icon('moreVertical', { size: 16 }));
   const header = el('div', { class: 'room-header' },
     el('div', { class: 'room-heading' }, title, topic),
     call.node,
-    membersButton);
+    membersButton,
+    menuButton);
 
   function drawHeader() {
     titleText.textContent = name();
@@ -83,6 +96,8 @@ export function roomView({ chat, channel, member }) {
     count.textContent = memberCount == null ? '' : String(memberCount);
     membersButton.setAttribute('aria-label', memberCount == null ? 'Members' : `Members: ${memberCount}`);
     membersButton.title = 'Show members';
+    // Someone who may do nothing here (reading a public channel) gets no menu.
+    menuButton.hidden = roomMenuItems({ chat, channel: c, member: isMember }).length === 0;
   }
 
   function intro() {

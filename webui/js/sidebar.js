@@ -13,7 +13,7 @@ import * as notifications from './notifications.js';
  * sidebar returns {node, setUser, closeMenu, render}.
  *
  * actions: {openRoom(id), selectTeam(id), createTeam(), createChannel(),
- *           browseChannels(), newMessage(), openConsole()}
+ *           browseChannels(), newMessage(), openConsole(), teamMembers()}
  */
 export function sidebar({ id, siteName, user, state, actions, onLogout, onSettings, onCloseDrawer }) {
   const account = userMenu({ user, onLogout, onConsole: actions.openConsole });
@@ -31,7 +31,9 @@ export function sidebar({ id, siteName, user, state, actions, onLogout, onSettin
     'aria-label': 'Close sidebar',
     onclick: onCloseDrawer,
   }, icon('close'));
-  const rail = teamRail({ state, onSelect: actions.selectTeam, onCreate: actions.createTeam });
+  const rail = teamRail({
+    state, onSelect: actions.selectTeam, onCreate: actions.createTeam, onMembers: actions.teamMembers,
+  });
   const title = el('span', { class: 'sidebar-site', title: siteName }, siteName);
 
   const channels = section({

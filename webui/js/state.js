@@ -231,6 +231,23 @@ export class ChatState extends Emitter {
     return null;
   }
 
+  /**
+   * canManage mirrors the server's rule for renaming, archiving, deleting a
+   * room and removing others: an admin, an admin of the room's team, or its
+   * creator while a member. Nobody manages a DM. The server has the last word.
+   */
+  canManage(c, member = this.channels.has(c?.id)) {
+    if (!c || isDirect(c)) return false;
+    if (this.me.role === 'admin') return true;
+    const team = this.team(c.team_id || this.teamOf(c));
+    return team?.role === 'admin' || (c.creator_id === this.me.id && member);
+  }
+
+  /** canManageTeam: an admin or an admin of that team adds and removes its people. */
+  canManageTeam(teamId = this.teamId) {
+    return this.me.role === 'admin' || this.team(teamId)?.role === 'admin';
+  }
+
   /** totals sums unread rooms and mentions, for the tab title and the team rail. */
   totals(teamId) {
     let mentions = 0;

@@ -5,8 +5,8 @@ import { el } from './dom.js';
 import { icon } from './icons.js';
 import { teamLabel } from './state.js';
 
-/** teamRail returns {node, render()}; onSelect(teamId), onCreate() run on clicks. */
-export function teamRail({ state, onSelect, onCreate }) {
+/** teamRail returns {node, render()}; onSelect(teamId), onCreate(), onMembers() run on clicks. */
+export function teamRail({ state, onSelect, onCreate, onMembers }) {
   const list = el('ul', { class: 'team-list', role: 'list' });
   const create = el('button', {
     type: 'button',
@@ -15,9 +15,17 @@ export function teamRail({ state, onSelect, onCreate }) {
     title: 'Create a team',
     onclick: onCreate,
   }, icon('plus', { size: 20 }));
-  const node = el('div', { class: 'team-rail', role: 'group', 'aria-label': 'Teams' }, list, create);
+  const members = el('button', {
+    type: 'button',
+    class: 'team-tile team-create team-members',
+    'aria-label': 'Team members',
+    title: 'People in this team',
+    onclick: onMembers,
+  }, icon('users', { size: 18 }));
+  const node = el('div', { class: 'team-rail', role: 'group', 'aria-label': 'Teams' }, list, members, create);
 
   function render() {
+    members.hidden = !state.teamId;
     list.replaceChildren(...state.teams.map((t) => {
       const current = t.id === state.teamId;
       const { mentions, unread } = current ? { mentions: 0, unread: 0 } : state.totals(t.id);
