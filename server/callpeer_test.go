@@ -52,6 +52,9 @@ type callPeer struct {
 	audioSender *webrtc.RTPSender
 	// level, when set, is sent as the RFC 6464 audio level (0 loud … 127 silent).
 	level atomic.Int32
+	// dropEvery, when set, leaves out every Nth audio packet (its sequence
+	// number is used all the same), as a lossy link on the way would.
+	dropEvery int
 }
 
 // inbound is what arrived on one received track.
@@ -337,7 +340,9 @@ func (p *callPeer) publish(ctx context.Context) {
 						}
 					}
 				}
-				_ = p.audio.WriteRTP(&rtp.Packet{Header: h, Payload: payload})
+				if p.dropEvery == 0 || int(seq)%p.dropEvery != 0 {
+					_ = p.audio.WriteRTP(&rtp.Packet{Header: h, Payload: payload})
+				}
 			}
 			if p.video != nil && seq%2 == 0 {
 				key := seq == 2 || p.keyframeNow.Swap(false)
