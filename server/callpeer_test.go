@@ -47,6 +47,9 @@ type callPeer struct {
 
 	mu       sync.Mutex
 	received map[string]*inbound // by stream id ("<participant>_<source>")
+	// serverCands are the server's ICE candidates as they came, trickled
+	// or in its offers and answers ("candidate:… typ host").
+	serverCands []string
 
 	keyframeNow atomic.Bool
 	audioSender *webrtc.RTPSender
@@ -136,6 +139,7 @@ func (p *callPeer) onSignal(data []byte) {
 		p.t.Errorf("%s: bad signal %s", p.name, data)
 		return
 	}
+	p.noteCandidates(sig)
 	p.pcMu.Lock()
 	defer p.pcMu.Unlock()
 	switch sig.Type {
@@ -165,6 +169,27 @@ func (p *callPeer) onSignal(data []byte) {
 			_ = p.pc.AddICECandidate(*sig.Candidate)
 		}
 	}
+}
+
+// noteCandidates keeps the server's candidates from a signal.
+func (p *callPeer) noteCandidates(sig sfu.Signal) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if sig.Candidate != nil && sig.Candidate.Candidate != "" {
+		p.serverCands = append(p.serverCands, sig.Candidate.Candidate)
+	}
+	for _, line := range strings.Split(sig.SDP, "\n") {
+		if c, ok := strings.CutPrefix(strings.TrimSpace(line), "a="); ok && strings.HasPrefix(c, "candidate:") {
+			p.serverCands = append(p.serverCands, c)
+		}
+	}
+}
+
+// serverCandidates returns the server's ICE candidates seen so far.
+func (p *callPeer) serverCandidates() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]string(nil), p.serverCands...)
 }
 
 func (p *callPeer) api() *webrtc.API {
