@@ -2,8 +2,11 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -11,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -43,7 +47,15 @@ var urlRE = regexp.MustCompile(`url=(http://127\.0\.0\.1:\d+)`)
 // startServe runs `calls serve` and waits for the URL it prints.
 func startServe(t *testing.T, data string) (*exec.Cmd, string, *strings.Builder) {
 	t.Helper()
-	cmd := calls("serve", "--insecure", "--listen", "127.0.0.1:0", "--rtc-port", freeUDPPort(t), "--turn-port", "0", "--data", data)
+	return startServeWith(t, data, nil)
+}
+
+// startServeWith is startServe with more environment variables and flags.
+func startServeWith(t *testing.T, data string, env []string, flags ...string) (*exec.Cmd, string, *strings.Builder) {
+	t.Helper()
+	args := append([]string{"serve", "--insecure", "--listen", "127.0.0.1:0", "--rtc-port", freeUDPPort(t), "--turn-port", "0", "--data", data}, flags...)
+	cmd := calls(args...)
+	cmd.Env = append(cmd.Env, env...)
 	stderr, _ := cmd.StderrPipe()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -178,6 +190,89 @@ func TestEnvVarsSetFlags(t *testing.T) {
 	if !strings.Contains(string(out), `--listen "bad"`) {
 		t.Fatalf("CALLS_LISTEN not read: %s", out)
 	}
+}
+
+// A setting given by its CALLS_* variable is fixed exactly as when given by
+// its flag: the settings API reports the value and that it is fixed, and
+// refuses to change it. Given neither way, the same setting can be changed.
+func TestSettingFixedByFlagOrEnv(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		env   []string
+		flags []string
+		fixed bool
+	}{
+		{"flag", nil, []string{"--ring-timeout", "20s"}, true},
+		{"env", []string{"CALLS_RING_TIMEOUT=20s"}, nil, true},
+		{"neither", nil, nil, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			data := filepath.Join(t.TempDir(), "data")
+			add := calls("user", "add", "root", "--admin", "--password-stdin", "--data", data)
+			add.Stdin = strings.NewReader("root-password\n")
+			if out, err := add.CombinedOutput(); err != nil {
+				t.Fatalf("user add: %v\n%s", err, out)
+			}
+			cmd, url, log := startServeWith(t, data, tc.env, tc.flags...)
+			defer func() { cmd.Process.Kill(); cmd.Wait() }()
+			var lr struct {
+				Token string `json:"token"`
+			}
+			postJSON(t, url, "", "/api/v1/auth/login", map[string]string{"username": "root", "password": "root-password"}, &lr)
+
+			var got struct {
+				Settings map[string]any `json:"settings"`
+				Fixed    []string       `json:"fixed"`
+				Schema   []struct {
+					Key   string `json:"key"`
+					Fixed bool   `json:"fixed"`
+				} `json:"schema"`
+			}
+			getJSON(t, url, lr.Token, "/api/v1/admin/settings", &got)
+			want := "30s"
+			if tc.fixed {
+				want = "20s"
+			}
+			if got.Settings["ring_timeout"] != want || slices.Contains(got.Fixed, "ring_timeout") != tc.fixed {
+				t.Fatalf("ring_timeout %v, fixed %v; want %s, fixed=%v\n%s", got.Settings["ring_timeout"], got.Fixed, want, tc.fixed, log)
+			}
+			for _, v := range got.Schema {
+				if v.Key == "ring_timeout" && v.Fixed != tc.fixed {
+					t.Fatalf("schema says ring_timeout fixed=%v", v.Fixed)
+				}
+			}
+
+			st, body := patchJSON(t, url, lr.Token, "/api/v1/admin/settings", map[string]any{"ring_timeout": "40s"})
+			if tc.fixed {
+				if st != http.StatusConflict || body["code"] != "setting_fixed" || !strings.Contains(fmt.Sprint(body["error"]), "command line") {
+					t.Fatalf("PATCH ring_timeout fixed by %s: %d %v", tc.name, st, body)
+				}
+			} else if st != http.StatusOK {
+				t.Fatalf("PATCH ring_timeout given neither way: %d %v", st, body)
+			}
+			getJSON(t, url, lr.Token, "/api/v1/settings", &got.Settings)
+			if want := map[bool]string{true: "20s", false: "40s"}[tc.fixed]; got.Settings["ring_timeout"] != want {
+				t.Fatalf("after the PATCH ring_timeout is %v, want %s", got.Settings["ring_timeout"], want)
+			}
+		})
+	}
+}
+
+// patchJSON sends a PATCH and returns the status and the decoded answer.
+func patchJSON(t *testing.T, url, tok, path string, body any) (int, map[string]any) {
+	t.Helper()
+	b, _ := json.Marshal(body)
+	req, _ := http.NewRequest("PATCH", url+path, bytes.NewReader(b))
+	req.Header.Set("Authorization", "Bearer "+tok)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	out := map[string]any{}
+	json.NewDecoder(resp.Body).Decode(&out)
+	return resp.StatusCode, out
 }
 
 func TestBackupRestoreCLI(t *testing.T) {

@@ -70,6 +70,66 @@ func TestAdminStopsRecordingAndEndsCall(t *testing.T) {
 	}
 }
 
+// The admin's view of a running call gives each participant's packet loss:
+// none for a clean sender, about a tenth for one whose link drops every
+// tenth packet, and the percentage agrees with the counts.
+func TestAdminCallsShowPacketLoss(t *testing.T) {
+	f := newCallFixture(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ann, ben := f.peer(t, "ann"), f.peer(t, "ben")
+	ben.dropEvery = 10
+	ann.join(f.channel, true, false)
+	ann.publish(ctx)
+	ben.join(f.channel, true, false)
+	ben.publish(ctx)
+	waitFor(t, "ann hears ben", 30*time.Second, func() bool { c, _ := ann.packetsFrom(ben.pid, "mic"); return c > 10 })
+
+	// Read the JSON as a client does, so a renamed or missing field fails.
+	type track struct {
+		Kind    string   `json:"kind"`
+		Packets uint64   `json:"packets"`
+		Lost    *uint64  `json:"lost"`
+		LossPct *float64 `json:"loss_pct"`
+	}
+	var calls struct {
+		Calls []struct {
+			Participants []struct {
+				UserID string  `json:"user_id"`
+				Tracks []track `json:"tracks"`
+			} `json:"participants"`
+		} `json:"calls"`
+	}
+	byUser := map[string]track{}
+	waitFor(t, "150 packets from each", 30*time.Second, func() bool {
+		f.ts.mustDo("GET", "/api/v1/admin/calls", f.tokens["cat"], nil, &calls, 200)
+		if len(calls.Calls) != 1 || len(calls.Calls[0].Participants) != 2 {
+			return false
+		}
+		for _, p := range calls.Calls[0].Participants {
+			if len(p.Tracks) != 1 || p.Tracks[0].Packets < 150 {
+				return false
+			}
+			byUser[p.UserID] = p.Tracks[0]
+		}
+		return true
+	})
+	for name, want := range map[string]struct{ min, max float64 }{"ann": {0, 2}, "ben": {8, 12}} {
+		tr := byUser[f.users[name].ID]
+		if tr.Lost == nil || tr.LossPct == nil {
+			t.Fatalf("%s's track has no lost / loss_pct: %+v", name, tr)
+		}
+		lost, pct := *tr.Lost, *tr.LossPct
+		if pct < want.min || pct > want.max {
+			t.Errorf("%s: loss %.2f%% (%d lost, %d arrived), want %.0f-%.0f%%", name, pct, lost, tr.Packets, want.min, want.max)
+		}
+		if calc := float64(lost) * 100 / float64(lost+tr.Packets); pct < calc-0.01 || pct > calc+0.01 {
+			t.Errorf("%s: loss_pct %.3f does not match %d lost of %d", name, pct, lost, lost+tr.Packets)
+		}
+		t.Logf("%s: %d packets arrived, %d lost (%.2f%%)", name, tr.Packets, lost, pct)
+	}
+}
+
 // rawCall joins a room's call over a websocket (no media) and leaves it.
 func rawCall(t *testing.T, ts *testServer, tok, channelID string, then func()) {
 	t.Helper()

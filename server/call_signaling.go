@@ -91,6 +91,14 @@ func (s *Server) handleCallSignal(ctx context.Context, c *hub.Client, data json.
 	return nil
 }
 
+// mayPublish says whether a track of this source is forwarded: a camera
+// only while video_allowed. call_track already refuses a camera; this
+// holds for a client that sends one anyway (a video track it did not name
+// counts as a camera).
+func (s *Server) mayPublish(source string) bool {
+	return source != sfu.SourceCamera || s.settingBool("video_allowed")
+}
+
 type callTrackFrame struct {
 	TrackID string `json:"track_id"`
 	Source  string `json:"source"`

@@ -47,11 +47,17 @@ type callPeer struct {
 
 	mu       sync.Mutex
 	received map[string]*inbound // by stream id ("<participant>_<source>")
+	// serverCands are the server's ICE candidates as they came, trickled
+	// or in its offers and answers ("candidate:… typ host").
+	serverCands []string
 
 	keyframeNow atomic.Bool
 	audioSender *webrtc.RTPSender
 	// level, when set, is sent as the RFC 6464 audio level (0 loud … 127 silent).
 	level atomic.Int32
+	// dropEvery, when set, leaves out every Nth audio packet (its sequence
+	// number is used all the same), as a lossy link on the way would.
+	dropEvery int
 }
 
 // inbound is what arrived on one received track.
@@ -133,6 +139,7 @@ func (p *callPeer) onSignal(data []byte) {
 		p.t.Errorf("%s: bad signal %s", p.name, data)
 		return
 	}
+	p.noteCandidates(sig)
 	p.pcMu.Lock()
 	defer p.pcMu.Unlock()
 	switch sig.Type {
@@ -162,6 +169,27 @@ func (p *callPeer) onSignal(data []byte) {
 			_ = p.pc.AddICECandidate(*sig.Candidate)
 		}
 	}
+}
+
+// noteCandidates keeps the server's candidates from a signal.
+func (p *callPeer) noteCandidates(sig sfu.Signal) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if sig.Candidate != nil && sig.Candidate.Candidate != "" {
+		p.serverCands = append(p.serverCands, sig.Candidate.Candidate)
+	}
+	for _, line := range strings.Split(sig.SDP, "\n") {
+		if c, ok := strings.CutPrefix(strings.TrimSpace(line), "a="); ok && strings.HasPrefix(c, "candidate:") {
+			p.serverCands = append(p.serverCands, c)
+		}
+	}
+}
+
+// serverCandidates returns the server's ICE candidates seen so far.
+func (p *callPeer) serverCandidates() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]string(nil), p.serverCands...)
 }
 
 func (p *callPeer) api() *webrtc.API {
@@ -337,7 +365,9 @@ func (p *callPeer) publish(ctx context.Context) {
 						}
 					}
 				}
-				_ = p.audio.WriteRTP(&rtp.Packet{Header: h, Payload: payload})
+				if p.dropEvery == 0 || int(seq)%p.dropEvery != 0 {
+					_ = p.audio.WriteRTP(&rtp.Packet{Header: h, Payload: payload})
+				}
 			}
 			if p.video != nil && seq%2 == 0 {
 				key := seq == 2 || p.keyframeNow.Swap(false)

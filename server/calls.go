@@ -292,7 +292,9 @@ func (s *Server) enterCall(ctx context.Context, u *store.User, channelID, title 
 	if c != nil {
 		cb.Signal = func(sig sfu.Signal) { c.Send("call_signal", sig) }
 	}
-	peer, err := cl.media.AddPeerWith(m.id, cb, m.stream.peerOptions())
+	opts := m.stream.peerOptions()
+	opts.Publish = s.mayPublish
+	peer, err := cl.media.AddPeerWith(m.id, cb, opts)
 	if err != nil {
 		s.removeParticipant(ctx, m, "media failed")
 		return nil, err

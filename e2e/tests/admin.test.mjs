@@ -9,7 +9,9 @@ import {
   test, launchBrowser, newPage, login, waitForView, screenshot, strongPassword,
 } from '../lib/harness.mjs';
 import { apiAs } from '../lib/api.mjs';
-import { sidebarOf, roomLog, openRoom, preflight, setup } from '../lib/calls.mjs';
+import {
+  sidebarOf, roomLog, openRoom, preflight, setup, instrument, inboundGrows, controls, callView, leave,
+} from '../lib/calls.mjs';
 
 const consolePages = (page) => page.getByRole('navigation', { name: 'System console pages' });
 const callButton = (page) => page.locator('.room-header').getByRole('button', { name: 'Start a call' });
@@ -234,6 +236,73 @@ test('calls turned off for DMs: the call button goes away live and /call start s
   await save(pa);
   await openRoom(pb, dm.id);
   await callButton(pb).waitFor();
+
+  for (const page of [pa, pb]) assert.deepEqual(page.problems, [], 'no page errors or CSP violations');
+});
+
+test('default mic off and camera on, set in the console: the pre-flight starts so, and accepting a DM ring joins so', async () => {
+  const { server, passwords, apis } = await setup(['alice', 'bob']);
+  const dm = await apis.alice.call('POST', '/dms', { user_ids: [apis.bob.user.id] });
+  const town = (await apis.bob.call('GET', '/channels')).channels.find((c) => c.name === 'town-square');
+  const browser = await launchBrowser();
+  const [pa, pb] = await Promise.all([newPage(browser), newPage(browser)]);
+  await instrument(pa);
+  await Promise.all([login(pa, server.url, 'alice', passwords.alice), login(pb, server.url, 'bob', passwords.bob)]);
+  await settle(pa);
+
+  await openConsole(pa, 'alice');
+  await pa.getByLabel('Microphone on when joining').uncheck();
+  await pa.getByLabel('Camera on when joining').check();
+  await save(pa);
+  await pa.getByRole('status').filter({ hasText: /Saved 2 changes/ }).waitFor();
+  const stored = await apis.bob.call('GET', '/settings');
+  assert.equal(stored.default_mic_on, false);
+  assert.equal(stored.default_camera_on, true);
+
+  // Bob, logged in before the change, opens the pre-flight: the microphone
+  // starts off and the camera on, with its preview showing.
+  await openRoom(pb, town.id);
+  await callButton(pb).click();
+  const dialog = pb.getByRole('dialog', { name: 'Start a call in Town Square' });
+  await dialog.getByRole('button', { name: 'Microphone off' }).waitFor();
+  await dialog.getByRole('button', { name: 'Camera on' }).waitFor();
+  assert.equal(await dialog.getByRole('button', { name: 'Microphone on' }).count(), 0);
+  await dialog.locator('video.preflight-video:not([hidden])').waitFor();
+  await pb.waitForFunction(() => document.querySelector('video.preflight-video')?.srcObject?.getVideoTracks()[0]?.readyState === 'live');
+  await dialog.getByRole('button', { name: 'Start call', exact: true }).and(pb.locator(':enabled')).waitFor();
+  await screenshot(pb, 'preflight-defaults');
+  await pb.keyboard.press('Escape');
+  await dialog.waitFor({ state: 'detached' });
+
+  // Accepting a DM ring skips the pre-flight: bob joins muted, his camera on,
+  // and alice receives his video.
+  await pa.getByRole('button', { name: 'Back to chat' }).click();
+  await openRoom(pa, dm.id);
+  await pa.getByRole('button', { name: 'Start a call' }).click();
+  await preflight(pa, 'Call');
+  const popup = pb.getByRole('alertdialog', { name: 'alice' });
+  await popup.getByRole('button', { name: 'Accept' }).click();
+  await callView(pb).waitFor();
+  await controls(pb).getByRole('button', { name: 'Unmute' }).and(pb.locator(':enabled')).waitFor();
+  await controls(pb).getByRole('button', { name: 'Turn camera off' }).waitFor();
+  await inboundGrows(pa, 'video', 'alice sees bob\'s camera');
+
+  await leave(pb);
+  await leave(pa);
+
+  // Where cameras are not allowed, the camera starts off whatever the default.
+  await apis.alice.call('PATCH', '/admin/settings', { video_allowed: false });
+  // (A reload reads the settings afresh, so the test does not race the
+  // settings_changed event.)
+  await pb.reload();
+  await waitForView(pb, 'shell');
+  await openRoom(pb, town.id);
+  await callButton(pb).click();
+  await dialog.getByRole('button', { name: 'Camera off' }).waitFor();
+  await dialog.getByRole('button', { name: 'Start call', exact: true }).and(pb.locator(':enabled')).waitFor();
+  assert.equal(await dialog.getByRole('button', { name: 'Camera on' }).count(), 0, 'no camera where cameras are not allowed');
+  await pb.keyboard.press('Escape');
+  await dialog.waitFor({ state: 'detached' });
 
   for (const page of [pa, pb]) assert.deepEqual(page.problems, [], 'no page errors or CSP violations');
 });

@@ -37,6 +37,8 @@ type Peer struct {
 	pc    *webrtc.PeerConnection
 	cb    Callbacks
 	fixed bool // negotiated once over HTTP (PeerOptions.Fixed)
+	// mayPublish is PeerOptions.Publish; nil forwards every track.
+	mayPublish func(source string) bool
 
 	mu         sync.Mutex
 	offerOut   bool // our offer awaits the client's answer
@@ -284,6 +286,17 @@ func (p *Peer) onTrack(remote *webrtc.TrackRemote, recv *webrtc.RTPReceiver) {
 			source = SourceCamera
 		}
 	}
+	p.mu.Unlock()
+	if p.mayPublish != nil && !p.mayPublish(source) {
+		p.room.sfu.log.Debug("track not forwarded: its source is not allowed", "peer", p.id, "source", source)
+		buf := make([]byte, 1500)
+		for {
+			if _, _, err := remote.Read(buf); err != nil {
+				return
+			}
+		}
+	}
+	p.mu.Lock()
 	for _, t := range p.published {
 		if t.source == source { // a replaced track of the same source
 			source = source + "_" + remote.ID()

@@ -101,6 +101,11 @@ type PeerOptions struct {
 	// Receive picks, among the tracks published when the peer is added,
 	// those it receives. Nil: all of them (a fixed peer: none).
 	Receive func(TrackInfo) bool
+	// Publish says whether a track the client sends, by its source
+	// (mic, camera, screen, screen_audio), is forwarded to the room, asked
+	// when the track arrives. Nil: every one. A refused track is read and
+	// dropped, so the client's sending does not back up.
+	Publish func(source string) bool
 }
 
 // AddPeer creates the PeerConnection of a new participant. The client
@@ -116,6 +121,7 @@ func (r *Room) AddPeerWith(id string, cb Callbacks, opts PeerOptions) (*Peer, er
 	if err != nil {
 		return nil, err
 	}
+	p.mayPublish = opts.Publish
 	r.mu.Lock()
 	if r.closed {
 		r.mu.Unlock()

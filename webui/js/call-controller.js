@@ -234,10 +234,15 @@ export class Calls extends Emitter {
     this.join(channelId, choice, opts);
   }
 
-  /** acceptRing answers a ringing DM call: open the DM and join with the microphone on. */
+  /**
+   * acceptRing answers a ringing DM call: open the DM and join with the
+   * microphone and camera as the workspace's defaults say. The microphone
+   * opens either way (muted when it starts off), so unmuting needs no prompt.
+   */
   async acceptRing(ring) {
     this.ui.openRoom(ring.channel_id);
-    await this.start(ring.channel_id, { preflight: false, mic: true, camera: false });
+    const defaults = this.state.callDefaults();
+    await this.start(ring.channel_id, { preflight: false, mic: true, muted: !defaults.mic, camera: defaults.camera });
   }
 
   /** quickDevices opens the microphone (and camera) without asking: accepting a ring, a pop-out. */

@@ -52,7 +52,8 @@ export function callPopoutView({ user, socket, siteName, channelId, mic, camera 
     const again = el('button', { type: 'button', class: 'button button-call' }, icon('phone', { size: 16 }), 'Rejoin');
     again.addEventListener('click', () => {
       ended.hidden = true;
-      calls.start(channelId, { preflight: false, mic: true, camera: false });
+      const defaults = state.callDefaults();
+      calls.start(channelId, { preflight: false, mic: true, muted: !defaults.mic, camera: defaults.camera });
     });
     ended.replaceChildren(
       el('div', { class: 'empty-art', 'aria-hidden': 'true' }, icon('phoneOff', { size: 36 })),
@@ -73,6 +74,8 @@ export function callPopoutView({ user, socket, siteName, channelId, mic, camera 
   });
 
   async function start() {
+    // The workspace's defaults for a rejoin from this window.
+    api.get('/settings').then((s) => state.setSettings(s), () => {});
     try {
       const [c, users] = await Promise.all([api.channel(channelId), api.users()]);
       channel = c;

@@ -1,6 +1,7 @@
 // preflight-dialog.js is the step before joining a call: choose whether the
 // microphone and camera are on (with a camera preview and a microphone
 // level meter), name the call when starting one, and see who is already in.
+// Both start as the workspace's default_mic_on / default_camera_on say.
 // Media problems (permission denied, no device) are said here, and joining
 // without a microphone stays possible: as a listener.
 import { el } from './dom.js';
@@ -18,7 +19,8 @@ export function preflightDialog({ state, roomName, direct, running, participants
   return new Promise((resolve) => {
     let mic = null;
     let camera = null;
-    let micOn = true;
+    const defaults = state.callDefaults();
+    let micOn = defaults.mic;
     let meter = null;
     let joined = false;
 
@@ -122,14 +124,7 @@ export function preflightDialog({ state, roomName, direct, running, participants
       draw();
     });
 
-    camButton.addEventListener('click', async () => {
-      if (camera) {
-        camera.stop();
-        camera = null;
-        preview.srcObject = null;
-        draw();
-        return;
-      }
+    async function openCamera() {
       camButton.disabled = true;
       try {
         camera = await media.openCamera();
@@ -146,13 +141,26 @@ export function preflightDialog({ state, roomName, direct, running, participants
         camButton.disabled = false;
       }
       draw();
+    }
+
+    camButton.addEventListener('click', async () => {
+      if (camera) {
+        camera.stop();
+        camera = null;
+        preview.srcObject = null;
+        draw();
+        return;
+      }
+      await openCamera();
     });
 
     draw();
     if (media.supported()) {
-      // Joining before the microphone answered would join without it.
+      // Joining before the microphone (and the camera, when it starts on)
+      // answered would join without it. The microphone opens even when it
+      // starts off, so turning it on in the call needs no new prompt.
       submit.disabled = true;
-      openMic().finally(() => {
+      Promise.all([openMic(), defaults.camera ? openCamera() : null]).finally(() => {
         submit.disabled = false;
         if (!field && dialog.node.isConnected) submit.focus();
       });

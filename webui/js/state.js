@@ -100,6 +100,20 @@ export class ChatState extends Emitter {
     return !keys.some((k) => s[k] === false);
   }
 
+  /**
+   * callDefaults says whether the microphone and camera start on when joining
+   * a call (default_mic_on, default_camera_on; the camera only where cameras
+   * are allowed). A setting the server has not sent keeps the old defaults:
+   * microphone on, camera off.
+   */
+  callDefaults() {
+    const s = this.settings;
+    return {
+      mic: s.default_mic_on !== false,
+      camera: s.default_camera_on === true && s.video_allowed !== false,
+    };
+  }
+
   // ---------- Teams ----------
 
   setTeams(teams) {
