@@ -125,6 +125,8 @@ func serveCommand() *cli.Command {
 			&cli.StringSliceFlag{Name: "turn-allow-peer", EnvVars: []string{"CALLS_TURN_ALLOW_PEER"},
 				Usage: "internal CIDR TURN may relay to (repeatable; private, loopback and metadata addresses are refused otherwise)"},
 			&cli.IntFlag{Name: "turn-user-quota", Value: 10, EnvVars: []string{"CALLS_TURN_USER_QUOTA"}, Usage: "TURN allocations per user"},
+			&cli.StringFlag{Name: "ice-servers", EnvVars: []string{"CALLS_ICE_SERVERS"},
+				Usage: `STUN/TURN servers for call clients instead of the embedded ones, as JSON, e.g. '[{"urls":["turn:turn.example.com:3478"],"username":"u","credential":"p"}]' (fixes the ice_servers setting)`},
 			&cli.StringFlag{Name: "max-upload", Value: "50MB", EnvVars: []string{"CALLS_MAX_UPLOAD"},
 				Usage: "largest uploaded file, e.g. 50MB, 1GB, 500KB"},
 			&cli.StringFlag{Name: "log-format", Value: "text", EnvVars: []string{"CALLS_LOG_FORMAT"}, Usage: "text or json"},
@@ -233,6 +235,12 @@ func serve(c *cli.Context) error {
 	if err != nil {
 		return cli.Exit(err.Error(), 2)
 	}
+	var iceServers []turn.ICEServer
+	if c.IsSet("ice-servers") {
+		if iceServers, err = parseICEServersFlag(c.String("ice-servers")); err != nil {
+			return cli.Exit(err.Error(), 2)
+		}
+	}
 	if c.Bool("insecure") && (c.String("tls-cert") != "" || c.String("domain") != "") {
 		return cli.Exit("--insecure serves plain HTTP; drop it to use --tls-cert or --domain", 2)
 	}
@@ -259,6 +267,7 @@ func serve(c *cli.Context) error {
 		MaxCallParticipants: c.Int("max-call-participants"),
 		RingTimeout:         c.Duration("ring-timeout"),
 		TURN:                turnCfg,
+		ICEServers:          iceServers,
 		RecordingMax:        c.Duration("recording-max"),
 		RecordingReminder:   c.Duration("recording-reminder"),
 		// A value given explicitly (flag or CALLS_*) wins over the admin page.
@@ -269,6 +278,7 @@ func serve(c *cli.Context) error {
 			"recording_reminder":    c.IsSet("recording-reminder"),
 			"public_ips":            c.IsSet("public-ip"),
 			"max_upload_bytes":      c.IsSet("max-upload"),
+			"ice_servers":           c.IsSet("ice-servers"),
 		},
 		Version: buildVersion(),
 		Logger:  log,
@@ -606,6 +616,20 @@ func parseSize(v string) (int64, error) {
 		return 0, errors.New("want a size such as 50MB or 1GB, more than 0 and at most 1TB")
 	}
 	return int64(n * float64(mult)), nil
+}
+
+// parseICEServersFlag reads --ice-servers: a JSON list of
+// {urls, username, credential}, as the ice_servers setting takes. An empty
+// list ([]) fixes the setting to the embedded STUN/TURN server.
+func parseICEServersFlag(v string) ([]turn.ICEServer, error) {
+	if strings.TrimSpace(v) == "" {
+		return nil, errors.New(`--ice-servers is empty: give a JSON list such as '[{"urls":["turn:turn.example.com:3478"],"username":"u","credential":"p"}]', or leave the flag out`)
+	}
+	servers, err := server.ParseICEServers("--ice-servers", []byte(v))
+	if err != nil {
+		return nil, fmt.Errorf("%v; fix the JSON, or leave the flag out to set the servers on the admin page", err)
+	}
+	return servers, nil
 }
 
 // rtcAddr binds the media port on the same host as --listen.

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net"
@@ -11,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -41,9 +43,11 @@ func calls(args ...string) *exec.Cmd {
 var urlRE = regexp.MustCompile(`url=(http://127\.0\.0\.1:\d+)`)
 
 // startServe runs `calls serve` and waits for the URL it prints.
-func startServe(t *testing.T, data string) (*exec.Cmd, string, *strings.Builder) {
+// extra flags go after the usual ones.
+func startServe(t *testing.T, data string, extra ...string) (*exec.Cmd, string, *strings.Builder) {
 	t.Helper()
-	cmd := calls("serve", "--insecure", "--listen", "127.0.0.1:0", "--rtc-port", freeUDPPort(t), "--turn-port", "0", "--data", data)
+	args := []string{"serve", "--insecure", "--listen", "127.0.0.1:0", "--rtc-port", freeUDPPort(t), "--turn-port", "0", "--data", data}
+	cmd := calls(append(args, extra...)...)
 	stderr, _ := cmd.StderrPipe()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -168,6 +172,58 @@ func TestCLIErrorsNameTheFlag(t *testing.T) {
 		if err == nil || !strings.Contains(string(out), c.want) {
 			t.Errorf("calls %s: err=%v, output %q should mention %q", strings.Join(c.args, " "), err, out, c.want)
 		}
+	}
+}
+
+// --ice-servers: bad JSON, an entry without URLs or with a URL that is not
+// STUN/TURN stop the start with a message naming the flag and the fix,
+// from the flag or from CALLS_ICE_SERVERS; a good value reaches clients
+// and fixes the ice_servers setting.
+func TestICEServersFlag(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "data")
+	cases := []struct{ value, want string }{
+		{`[{"urls": ["turn:a.example:3478"]`, "not valid JSON"},
+		{`{"urls": "stun:a.example"}`, "must be a list"},
+		{`[{"urls": []}]`, "--ice-servers[0]: urls must be one URL or a list of 1-8"},
+		{`[{"username": "u"}]`, "--ice-servers[0]: urls must be"},
+		{`[{"urls": ["https://turn.example.com"]}]`, `"https://turn.example.com" must start with stun:, stuns:, turn: or turns:`},
+		{`[{"urls": "turn:a.example:3478"}]`, "--ice-servers[0]: a TURN server needs a username and a credential"},
+		{` `, "--ice-servers is empty"},
+	}
+	for _, c := range cases {
+		out, err := calls("serve", "--data", data, "--ice-servers", c.value).CombinedOutput()
+		if err == nil || !strings.Contains(string(out), "--ice-servers") || !strings.Contains(string(out), c.want) {
+			t.Errorf("--ice-servers %s: err=%v, output %q should name the flag and say %q", c.value, err, out, c.want)
+		}
+	}
+	cmd := calls("serve", "--data", data)
+	cmd.Env = append(cmd.Env, `CALLS_ICE_SERVERS=[{"urls":["ftp://x"]}]`)
+	if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), "--ice-servers[0]") {
+		t.Errorf("CALLS_ICE_SERVERS with a bad URL: err=%v %s", err, out)
+	}
+
+	add := calls("user", "add", "root", "--admin", "--password-stdin", "--data", data)
+	add.Stdin = strings.NewReader("root-password\n")
+	if out, err := add.CombinedOutput(); err != nil {
+		t.Fatalf("user add: %v\n%s", err, out)
+	}
+	ice := `[{"urls":["turn:turn.example.com:3478?transport=udp","turns:turn.example.com:5349"],"username":"calls","credential":"s3cret"}]`
+	cmd, url, _ := startServe(t, data, "--ice-servers", ice)
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	var lr struct {
+		Token string `json:"token"`
+	}
+	postJSON(t, url, "", "/api/v1/auth/login", map[string]string{"username": "root", "password": "root-password"}, &lr)
+	var got struct {
+		Settings map[string]json.RawMessage `json:"settings"`
+		Fixed    []string                   `json:"fixed"`
+	}
+	getJSON(t, url, lr.Token, "/api/v1/admin/settings", &got)
+	var servers []map[string]any
+	json.Unmarshal(got.Settings["ice_servers"], &servers)
+	if !slices.Contains(got.Fixed, "ice_servers") || len(servers) != 1 || servers[0]["username"] != "calls" ||
+		len(servers[0]["urls"].([]any)) != 2 {
+		t.Fatalf("with --ice-servers: ice_servers %s, fixed %v", got.Settings["ice_servers"], got.Fixed)
 	}
 }
 
