@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"net/netip"
 	"net/url"
@@ -125,6 +126,10 @@ func serveCommand() *cli.Command {
 			&cli.StringSliceFlag{Name: "turn-allow-peer", EnvVars: []string{"CALLS_TURN_ALLOW_PEER"},
 				Usage: "internal CIDR TURN may relay to (repeatable; private, loopback and metadata addresses are refused otherwise)"},
 			&cli.IntFlag{Name: "turn-user-quota", Value: 10, EnvVars: []string{"CALLS_TURN_USER_QUOTA"}, Usage: "TURN allocations per user"},
+			&cli.IntFlag{Name: "turn-total-quota", EnvVars: []string{"CALLS_TURN_TOTAL_QUOTA"},
+				Usage: "TURN allocations in all (0: one per port of --turn-relay-ports)"},
+			&cli.StringFlag{Name: "turn-bandwidth", Value: "0", EnvVars: []string{"CALLS_TURN_BANDWIDTH"},
+				Usage: "limit of each TURN allocation, each way, e.g. 2Mbit (bits/s) or 250KB (bytes/s); 0: unlimited"},
 			&cli.StringFlag{Name: "ice-servers", EnvVars: []string{"CALLS_ICE_SERVERS"},
 				Usage: `STUN/TURN servers for call clients instead of the embedded ones, as JSON, e.g. '[{"urls":["turn:turn.example.com:3478"],"username":"u","credential":"p"}]' (fixes the ice_servers setting)`},
 			&cli.StringFlag{Name: "max-upload", Value: "50MB", EnvVars: []string{"CALLS_MAX_UPLOAD"},
@@ -632,6 +637,38 @@ func parseICEServersFlag(v string) ([]turn.ICEServer, error) {
 	return servers, nil
 }
 
+// parseRate reads --turn-bandwidth into bytes per second: 0 (unlimited),
+// a number of bytes/s, or a number with a unit, in bits per second
+// (kbit, Mbit, Gbit) or bytes per second (KB, MB, GB; decimal, as
+// --max-upload); a trailing "/s" is allowed.
+func parseRate(v string) (int64, error) {
+	units := []struct {
+		suffix string
+		bytes  float64 // bytes/s per unit
+	}{{"gbit", 1e9 / 8}, {"mbit", 1e6 / 8}, {"kbit", 1e3 / 8}, {"bit", 1.0 / 8}, {"gb", 1e9}, {"mb", 1e6}, {"kb", 1e3}, {"b", 1}}
+	s := strings.TrimSuffix(strings.ToLower(strings.TrimSpace(v)), "/s")
+	mult := 1.0
+	for _, u := range units {
+		if strings.HasSuffix(s, u.suffix) {
+			s, mult = strings.TrimSpace(strings.TrimSuffix(s, u.suffix)), u.bytes
+			break
+		}
+	}
+	n, err := strconv.ParseFloat(s, 64)
+	bad := errors.New("want a rate per allocation and direction such as 2Mbit (bits/s), 250KB (bytes/s), or 0 for unlimited")
+	if err != nil || n < 0 || math.IsNaN(n) || math.IsInf(n, 0) {
+		return 0, bad
+	}
+	rate := n * mult
+	if rate == 0 {
+		return 0, nil
+	}
+	if rate < 1000 || rate > 1e11 {
+		return 0, fmt.Errorf("%w (at least 8kbit = 1KB/s, at most 800Gbit, or 0)", bad)
+	}
+	return int64(rate), nil
+}
+
 // rtcAddr binds the media port on the same host as --listen.
 func rtcAddr(listen string, port int) string {
 	host, _, _ := net.SplitHostPort(listen)
@@ -641,7 +678,8 @@ func rtcAddr(listen string, port int) string {
 // turnConfig reads and checks the --turn-* flags.
 func turnConfig(c *cli.Context) (server.TURNConfig, error) {
 	tc := server.TURNConfig{Enabled: c.Bool("turn"), Port: c.Int("turn-port"), TLSPort: c.Int("turn-tls-port"),
-		Secret: c.String("turn-secret"), TTL: c.Duration("turn-ttl"), UserQuota: c.Int("turn-user-quota")}
+		Secret: c.String("turn-secret"), TTL: c.Duration("turn-ttl"), UserQuota: c.Int("turn-user-quota"),
+		TotalQuota: c.Int("turn-total-quota")}
 	if !tc.Enabled {
 		return tc, nil
 	}
@@ -665,6 +703,15 @@ func turnConfig(c *cli.Context) (server.TURNConfig, error) {
 	if tc.UserQuota < 1 || tc.UserQuota > 1000 {
 		return tc, fmt.Errorf("--turn-user-quota %d: must be 1-1000", tc.UserQuota)
 	}
+	if ports := max - min + 1; tc.TotalQuota < 0 || tc.TotalQuota > ports {
+		return tc, fmt.Errorf("--turn-total-quota %d: must be 0 (one per relay port) to %d, the number of ports in --turn-relay-ports %s (each allocation takes one; widen the range for more)",
+			tc.TotalQuota, ports, c.String("turn-relay-ports"))
+	}
+	bw, err := parseRate(c.String("turn-bandwidth"))
+	if err != nil {
+		return tc, fmt.Errorf("--turn-bandwidth %q: %v", c.String("turn-bandwidth"), err)
+	}
+	tc.BandwidthBytes = bw
 	for _, v := range c.StringSlice("turn-allow-peer") {
 		p, err := netip.ParsePrefix(v)
 		if err != nil {

@@ -158,6 +158,12 @@ func TestCLIErrorsNameTheFlag(t *testing.T) {
 		{[]string{"serve", "--turn-relay-ports", "9-3", "--data", data}, "--turn-relay-ports"},
 		{[]string{"serve", "--turn-allow-peer", "10.0.0.1", "--data", data}, "--turn-allow-peer"},
 		{[]string{"serve", "--turn-secret", "short", "--data", data}, "--turn-secret"},
+		{[]string{"serve", "--turn-bandwidth", "fast", "--data", data}, `--turn-bandwidth "fast": want a rate`},
+		{[]string{"serve", "--turn-bandwidth", "2M", "--data", data}, "such as 2Mbit (bits/s), 250KB (bytes/s)"},
+		{[]string{"serve", "--turn-bandwidth", "100", "--data", data}, "at least 8kbit"},
+		{[]string{"serve", "--turn-bandwidth", "-1Mbit", "--data", data}, "--turn-bandwidth"},
+		{[]string{"serve", "--turn-total-quota", "42", "--data", data}, "--turn-total-quota 42: must be 0 (one per relay port) to 41"},
+		{[]string{"serve", "--turn-total-quota", "-1", "--data", data}, "--turn-total-quota"},
 		{[]string{"serve", "--tls-cert", "x.pem", "--data", data}, "--tls-key"},
 		{[]string{"user", "add", "--data", data}, "NAME"},
 		{[]string{"user", "add", "a/b", "--data", data}, "username"},
@@ -224,6 +230,22 @@ func TestICEServersFlag(t *testing.T) {
 	if !slices.Contains(got.Fixed, "ice_servers") || len(servers) != 1 || servers[0]["username"] != "calls" ||
 		len(servers[0]["urls"].([]any)) != 2 {
 		t.Fatalf("with --ice-servers: ice_servers %s, fixed %v", got.Settings["ice_servers"], got.Fixed)
+	}
+}
+
+func TestParseRate(t *testing.T) {
+	for in, want := range map[string]int64{
+		"0": 0, "0Mbit": 0, "2Mbit": 250_000, "2mbit/s": 250_000, "500kbit": 62_500, "1Gbit": 125_000_000,
+		"250KB": 250_000, "1.5MB": 1_500_000, "8000": 8000, "8000B": 8000, "64kbit/s": 8000,
+	} {
+		if got, err := parseRate(in); err != nil || got != want {
+			t.Errorf("parseRate(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "fast", "2M", "2 Mbps", "-1KB", "999", "7kbit", "NaN", "Inf", "1000GB"} {
+		if got, err := parseRate(in); err == nil {
+			t.Errorf("parseRate(%q) = %d, want an error", in, got)
+		}
 	}
 }
 

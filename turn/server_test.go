@@ -40,6 +40,12 @@ func (b *logBuffer) Write(p []byte) (int, error) {
 	return b.buf.Write(p)
 }
 
+func (b *logBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
 func (b *logBuffer) count(s string) int {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -455,7 +461,7 @@ func TestRelayPortRange(t *testing.T) {
 }
 
 func TestBandwidthLimit(t *testing.T) {
-	s, _ := startServer(t, func(c *Config) {
+	s, logs := startServer(t, func(c *Config) {
 		c.AllowPeers = loopback
 		c.BandwidthPerAllocation = 10_000
 	})
@@ -475,6 +481,28 @@ func TestBandwidthLimit(t *testing.T) {
 	// One second of burst: about 10 of the 100 kB pass at once.
 	if n := peer.received.Load(); n < 5 || n > 20 {
 		t.Errorf("peer received %d of 100 datagrams of 1 kB at 10 kB/s", n)
+	}
+	// The allocation's first drop is logged, with whose it is; the other
+	// 80-odd only counted.
+	const line = "allocation over its bandwidth limit"
+	if n := logs.count(line); n != 1 || logs.count("user=alice") != 1 {
+		t.Errorf("%d log lines for alice's %d drops, want 1 naming her:\n%s", n, s.Stats().BandwidthDrops, logs.String())
+	}
+	// Another allocation's first drop gets its own line.
+	bob, err := userClient(t, s, "tcp", "bob").Allocate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := s.Stats().BandwidthDrops
+	for range 30 {
+		if _, err := bob.WriteTo(msg, peer.LocalAddr()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "bob's drops counted", func() bool { return s.Stats().BandwidthDrops > before })
+	time.Sleep(100 * time.Millisecond)
+	if n := logs.count(line); n != 2 || logs.count("user=bob") != 1 {
+		t.Errorf("%d log lines after bob's drops too, want 2:\n%s", n, logs.String())
 	}
 }
 

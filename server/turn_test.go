@@ -1,0 +1,152 @@
+package server
+
+import (
+	"bufio"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	pionturn "github.com/pion/turn/v2"
+
+	"calls/server/pionlog"
+	"calls/turn"
+)
+
+const testTURNSecret = "test-turn-secret-0123456789"
+
+// startTURNServer is a test server with the embedded TURN on free ports
+// and a known secret; edit adjusts the TURN configuration.
+func startTURNServer(t *testing.T, edit func(*TURNConfig)) *testServer {
+	t.Helper()
+	return startServerTB(t, func(c *Config) {
+		c.TURN = TURNConfig{Enabled: true, Port: 0, UserQuota: 10, Secret: testTURNSecret, TTL: time.Hour}
+		if edit != nil {
+			edit(&c.TURN)
+		}
+	})
+}
+
+// turnClient is pion's TURN client on UDP, with REST API credentials for
+// userID, as a browser gets them in call_joined.
+func turnClient(t *testing.T, ts *testServer, userID string) *pionturn.Client {
+	t.Helper()
+	addr := ts.turn.Addrs().UDP.String()
+	conn, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	user, pass := turn.Credentials([]byte(testTURNSecret), userID, time.Hour, time.Now())
+	c, err := pionturn.NewClient(&pionturn.ClientConfig{
+		STUNServerAddr: addr, TURNServerAddr: addr, Conn: conn,
+		Username: user, Password: pass, Realm: "calls",
+		LoggerFactory: pionlog.Factory{Log: slog.New(slog.DiscardHandler)},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Listen(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		c.Close()
+		conn.Close()
+	})
+	return c
+}
+
+// metricValue reads one unlabelled series from /metrics.
+func metricValue(t *testing.T, ts *testServer, name string) float64 {
+	t.Helper()
+	resp, err := http.Get(ts.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), name+" "); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				t.Fatalf("%s: %v", sc.Text(), err)
+			}
+			return f
+		}
+	}
+	t.Fatalf("no %s in /metrics", name)
+	return 0
+}
+
+// udpSink is a UDP socket on 127.0.0.1 that reads and forgets.
+func udpSink(t *testing.T) *net.UDPConn {
+	t.Helper()
+	c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		buf := make([]byte, 2048)
+		for {
+			if _, _, err := c.ReadFrom(buf); err != nil {
+				return
+			}
+		}
+	}()
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// --turn-bandwidth reaches the relay: datagrams over it are dropped and
+// counted in /metrics, as are datagrams to a port the peer filter refuses.
+func TestTURNDropsInMetrics(t *testing.T) {
+	ts := startTURNServer(t, func(tc *TURNConfig) {
+		tc.BandwidthBytes = 10_000
+		tc.AllowPeers = []netip.Prefix{netip.MustParsePrefix("127.0.0.2/32")}
+	})
+	if m := metricValue(t, ts, "calls_turn_bandwidth_drops_total"); m != 0 {
+		t.Fatalf("calls_turn_bandwidth_drops_total %v before any traffic", m)
+	}
+	// An allowed peer (--turn-allow-peer 127.0.0.2/32), sent 100 kB at once
+	// with 10 kB/s allowed: about 90 datagrams are dropped.
+	peer, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 2)})
+	if err != nil {
+		t.Skipf("no 127.0.0.2 on this machine: %v", err)
+	}
+	defer peer.Close()
+	relay, err := turnClient(t, ts, "u_alice").Allocate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg := make([]byte, 1000)
+	for range 100 {
+		if _, err := relay.WriteTo(msg, peer.LocalAddr()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "bandwidth drops in /metrics", 5*time.Second, func() bool {
+		return metricValue(t, ts, "calls_turn_bandwidth_drops_total") >= 50
+	})
+	if m := metricValue(t, ts, "calls_turn_bandwidth_drops_total"); m > 95 {
+		t.Errorf("calls_turn_bandwidth_drops_total %v of 100 datagrams: the one second of burst let none through", m)
+	}
+
+	// The SFU's own IP may be a permission's peer (its RTC port is the
+	// one allowed target there); datagrams to another port on it are
+	// dropped one by one.
+	other := udpSink(t)
+	relay2, err := turnClient(t, ts, "u_bob").Allocate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 5 {
+		relay2.WriteTo([]byte("to another port on the SFU's IP"), other.LocalAddr())
+	}
+	waitFor(t, "peer drops in /metrics", 5*time.Second, func() bool {
+		return metricValue(t, ts, "calls_turn_peer_packet_drops_total") >= 1
+	})
+}
