@@ -150,3 +150,40 @@ func TestTURNDropsInMetrics(t *testing.T) {
 		return metricValue(t, ts, "calls_turn_peer_packet_drops_total") >= 1
 	})
 }
+
+// Allocations over a quota are refused with the standard codes and counted
+// in /metrics: a user over --turn-user-quota (486), then the server over
+// --turn-total-quota (508).
+func TestTURNQuotaRefusalsInMetrics(t *testing.T) {
+	ts := startTURNServer(t, func(tc *TURNConfig) {
+		tc.UserQuota = 1
+		tc.TotalQuota = 2
+	})
+	if m := metricValue(t, ts, "calls_turn_quota_refusals_total"); m != 0 {
+		t.Fatalf("calls_turn_quota_refusals_total %v before any allocation", m)
+	}
+	if _, err := turnClient(t, ts, "u_alice").Allocate(); err != nil {
+		t.Fatal(err)
+	}
+	_, err := turnClient(t, ts, "u_alice").Allocate()
+	if err == nil || !strings.Contains(err.Error(), "486") {
+		t.Fatalf("alice's second allocation with --turn-user-quota 1: %v, want 486 Allocation Quota Reached", err)
+	}
+	if m := metricValue(t, ts, "calls_turn_quota_refusals_total"); m != 1 {
+		t.Fatalf("calls_turn_quota_refusals_total %v after one refusal, want 1", m)
+	}
+	if m := metricValue(t, ts, "calls_turn_allocations"); m != 1 {
+		t.Fatalf("calls_turn_allocations %v, want 1", m)
+	}
+
+	if _, err := turnClient(t, ts, "u_bob").Allocate(); err != nil {
+		t.Fatal(err)
+	}
+	_, err = turnClient(t, ts, "u_carol").Allocate()
+	if err == nil || !strings.Contains(err.Error(), "508") {
+		t.Fatalf("a third allocation with --turn-total-quota 2: %v, want 508 Insufficient Capacity", err)
+	}
+	if m := metricValue(t, ts, "calls_turn_quota_refusals_total"); m != 2 {
+		t.Fatalf("calls_turn_quota_refusals_total %v after two refusals, want 2", m)
+	}
+}

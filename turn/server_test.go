@@ -417,18 +417,25 @@ func TestUserQuota(t *testing.T) {
 }
 
 func TestTotalQuota(t *testing.T) {
-	s, _ := startServer(t, func(c *Config) { c.TotalQuota = 2 })
+	s, logs := startServer(t, func(c *Config) { c.TotalQuota = 2 })
 	for _, u := range []string{"alice", "bob"} {
 		if _, err := userClient(t, s, "udp", u).Allocate(); err != nil {
 			t.Fatal(err)
 		}
 	}
-	_, err := userClient(t, s, "udp", "carol").Allocate()
-	if err == nil || !strings.Contains(err.Error(), "508") {
-		t.Fatalf("allocation over the total quota: %v, want 508 Insufficient Capacity", err)
+	// Three refusals, from two users and over both transports.
+	for _, c := range []struct{ network, user string }{{"udp", "carol"}, {"tcp", "carol"}, {"udp", "dave"}} {
+		_, err := userClient(t, s, c.network, c.user).Allocate()
+		if err == nil || !strings.Contains(err.Error(), "508") {
+			t.Fatalf("allocation over the total quota (%s, %s): %v, want 508 Insufficient Capacity", c.user, c.network, err)
+		}
 	}
-	if st := s.Stats(); st.TotalQuotaRefusals != 1 || st.Allocations != 2 {
+	if st := s.Stats(); st.TotalQuotaRefusals != 3 || st.Allocations != 2 {
 		t.Errorf("stats: %+v", st)
+	}
+	// Logged once (per minute), however many are refused, with the quota.
+	if n := logs.count("server allocation quota reached"); n != 1 || logs.count("quota=2") != 1 {
+		t.Errorf("%d log lines for 3 refusals over the total quota, want 1 naming quota=2:\n%s", n, logs.String())
 	}
 }
 
