@@ -249,6 +249,10 @@ func serve(c *cli.Context) error {
 	if c.Bool("insecure") && (c.String("tls-cert") != "" || c.String("domain") != "") {
 		return cli.Exit("--insecure serves plain HTTP; drop it to use --tls-cert or --domain", 2)
 	}
+	if c.Bool("insecure") && turnCfg.Enabled && turnCfg.TLSPort > 0 {
+		return cli.Exit(fmt.Sprintf("--turn-tls-port %d: TURN over TLS uses the server's certificate, and --insecure has none; "+
+			"drop --turn-tls-port, or drop --insecure and give a certificate (--tls-cert and --tls-key, or --domain)", turnCfg.TLSPort), 2)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	go func() {

@@ -164,6 +164,7 @@ func TestCLIErrorsNameTheFlag(t *testing.T) {
 		{[]string{"serve", "--turn-bandwidth", "-1Mbit", "--data", data}, "--turn-bandwidth"},
 		{[]string{"serve", "--turn-total-quota", "42", "--data", data}, "--turn-total-quota 42: must be 0 (one per relay port) to 41"},
 		{[]string{"serve", "--turn-total-quota", "-1", "--data", data}, "--turn-total-quota"},
+		{[]string{"serve", "--insecure", "--turn-tls-port", "5349", "--data", data}, "--turn-tls-port 5349: TURN over TLS uses the server's certificate, and --insecure has none"},
 		{[]string{"serve", "--tls-cert", "x.pem", "--data", data}, "--tls-key"},
 		{[]string{"user", "add", "--data", data}, "NAME"},
 		{[]string{"user", "add", "a/b", "--data", data}, "username"},

@@ -6,6 +6,8 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -35,12 +37,18 @@ func startTURNServer(t *testing.T, edit func(*TURNConfig)) *testServer {
 // userID, as a browser gets them in call_joined.
 func turnClient(t *testing.T, ts *testServer, userID string) *pionturn.Client {
 	t.Helper()
+	user, pass := turn.Credentials([]byte(testTURNSecret), userID, time.Hour, time.Now())
+	return turnClientAs(t, ts, user, pass)
+}
+
+// turnClientAs is turnClient with the given username and password.
+func turnClientAs(t *testing.T, ts *testServer, user, pass string) *pionturn.Client {
+	t.Helper()
 	addr := ts.turn.Addrs().UDP.String()
 	conn, err := net.ListenPacket("udp4", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	user, pass := turn.Credentials([]byte(testTURNSecret), userID, time.Hour, time.Now())
 	c, err := pionturn.NewClient(&pionturn.ClientConfig{
 		STUNServerAddr: addr, TURNServerAddr: addr, Conn: conn,
 		Username: user, Password: pass, Realm: "calls",
@@ -185,5 +193,45 @@ func TestTURNQuotaRefusalsInMetrics(t *testing.T) {
 	}
 	if m := metricValue(t, ts, "calls_turn_quota_refusals_total"); m != 2 {
 		t.Fatalf("calls_turn_quota_refusals_total %v after two refusals, want 2", m)
+	}
+}
+
+// Without --turn-secret the secret is generated once into the data dir
+// (0600) and kept: after a restart the same secret is used, so credentials
+// handed out before it still work.
+func TestTURNSecretPersistsAcrossRestarts(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	opts := func(c *Config) {
+		c.DataDir = dir
+		c.TURN = TURNConfig{Enabled: true, Port: 0, UserQuota: 10, TTL: time.Hour}
+	}
+	first := startServerTB(t, opts)
+	path := filepath.Join(dir, "turn-secret")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("no generated secret: %v", err)
+	}
+	secret := strings.TrimSpace(string(b))
+	if fi, _ := os.Stat(path); len(secret) < 32 || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("generated secret %d characters, mode %v; want at least 32, 0600", len(secret), fi.Mode().Perm())
+	}
+	user, pass := turn.Credentials([]byte(secret), "u_alice", time.Hour, time.Now())
+	if _, err := turnClientAs(t, first, user, pass).Allocate(); err != nil {
+		t.Fatalf("allocation with credentials from the generated secret: %v", err)
+	}
+	first.shutdown()
+	<-first.stopped
+
+	second := startServerTB(t, opts)
+	if b2, err := os.ReadFile(path); err != nil || string(b2) != string(b) {
+		t.Fatalf("secret after a restart: %q %v, want it unchanged", b2, err)
+	}
+	if _, err := turnClientAs(t, second, user, pass).Allocate(); err != nil {
+		t.Fatalf("allocation after a restart with credentials made before it: %v", err)
+	}
+	// A wrong secret is refused, so the allocation above proves the secret.
+	user, pass = turn.Credentials([]byte("another-secret-0123456789"), "u_alice", time.Hour, time.Now())
+	if _, err := turnClientAs(t, second, user, pass).Allocate(); err == nil {
+		t.Fatal("allocation with credentials from another secret succeeded")
 	}
 }
