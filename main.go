@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"net/netip"
 	"net/url"
@@ -125,6 +126,12 @@ func serveCommand() *cli.Command {
 			&cli.StringSliceFlag{Name: "turn-allow-peer", EnvVars: []string{"CALLS_TURN_ALLOW_PEER"},
 				Usage: "internal CIDR TURN may relay to (repeatable; private, loopback and metadata addresses are refused otherwise)"},
 			&cli.IntFlag{Name: "turn-user-quota", Value: 10, EnvVars: []string{"CALLS_TURN_USER_QUOTA"}, Usage: "TURN allocations per user"},
+			&cli.IntFlag{Name: "turn-total-quota", EnvVars: []string{"CALLS_TURN_TOTAL_QUOTA"},
+				Usage: "TURN allocations in all (0: one per port of --turn-relay-ports)"},
+			&cli.StringFlag{Name: "turn-bandwidth", Value: "0", EnvVars: []string{"CALLS_TURN_BANDWIDTH"},
+				Usage: "limit of each TURN allocation, each way, e.g. 2Mbit (bits/s) or 250KB (bytes/s); 0: unlimited"},
+			&cli.StringFlag{Name: "ice-servers", EnvVars: []string{"CALLS_ICE_SERVERS"},
+				Usage: `STUN/TURN servers for call clients instead of the embedded ones, as JSON, e.g. '[{"urls":["turn:turn.example.com:3478"],"username":"u","credential":"p"}]' (fixes the ice_servers setting)`},
 			&cli.StringFlag{Name: "max-upload", Value: "50MB", EnvVars: []string{"CALLS_MAX_UPLOAD"},
 				Usage: "largest uploaded file, e.g. 50MB, 1GB, 500KB"},
 			&cli.StringFlag{Name: "log-format", Value: "text", EnvVars: []string{"CALLS_LOG_FORMAT"}, Usage: "text or json"},
@@ -233,8 +240,18 @@ func serve(c *cli.Context) error {
 	if err != nil {
 		return cli.Exit(err.Error(), 2)
 	}
+	var iceServers []turn.ICEServer
+	if c.IsSet("ice-servers") {
+		if iceServers, err = parseICEServersFlag(c.String("ice-servers")); err != nil {
+			return cli.Exit(err.Error(), 2)
+		}
+	}
 	if c.Bool("insecure") && (c.String("tls-cert") != "" || c.String("domain") != "") {
 		return cli.Exit("--insecure serves plain HTTP; drop it to use --tls-cert or --domain", 2)
+	}
+	if c.Bool("insecure") && turnCfg.Enabled && turnCfg.TLSPort > 0 {
+		return cli.Exit(fmt.Sprintf("--turn-tls-port %d: TURN over TLS uses the server's certificate, and --insecure has none; "+
+			"drop --turn-tls-port, or drop --insecure and give a certificate (--tls-cert and --tls-key, or --domain)", turnCfg.TLSPort), 2)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
@@ -259,6 +276,7 @@ func serve(c *cli.Context) error {
 		MaxCallParticipants: c.Int("max-call-participants"),
 		RingTimeout:         c.Duration("ring-timeout"),
 		TURN:                turnCfg,
+		ICEServers:          iceServers,
 		RecordingMax:        c.Duration("recording-max"),
 		RecordingReminder:   c.Duration("recording-reminder"),
 		// A value given explicitly (flag or CALLS_*) wins over the admin page.
@@ -269,6 +287,7 @@ func serve(c *cli.Context) error {
 			"recording_reminder":    c.IsSet("recording-reminder"),
 			"public_ips":            c.IsSet("public-ip"),
 			"max_upload_bytes":      c.IsSet("max-upload"),
+			"ice_servers":           c.IsSet("ice-servers"),
 		},
 		Version: buildVersion(),
 		Logger:  log,
@@ -608,6 +627,52 @@ func parseSize(v string) (int64, error) {
 	return int64(n * float64(mult)), nil
 }
 
+// parseICEServersFlag reads --ice-servers: a JSON list of
+// {urls, username, credential}, as the ice_servers setting takes. An empty
+// list ([]) fixes the setting to the embedded STUN/TURN server.
+func parseICEServersFlag(v string) ([]turn.ICEServer, error) {
+	if strings.TrimSpace(v) == "" {
+		return nil, errors.New(`--ice-servers is empty: give a JSON list such as '[{"urls":["turn:turn.example.com:3478"],"username":"u","credential":"p"}]', or leave the flag out`)
+	}
+	servers, err := server.ParseICEServers("--ice-servers", []byte(v))
+	if err != nil {
+		return nil, fmt.Errorf("%v; fix the JSON, or leave the flag out to set the servers on the admin page", err)
+	}
+	return servers, nil
+}
+
+// parseRate reads --turn-bandwidth into bytes per second: 0 (unlimited),
+// a number of bytes/s, or a number with a unit, in bits per second
+// (kbit, Mbit, Gbit) or bytes per second (KB, MB, GB; decimal, as
+// --max-upload); a trailing "/s" is allowed.
+func parseRate(v string) (int64, error) {
+	units := []struct {
+		suffix string
+		bytes  float64 // bytes/s per unit
+	}{{"gbit", 1e9 / 8}, {"mbit", 1e6 / 8}, {"kbit", 1e3 / 8}, {"bit", 1.0 / 8}, {"gb", 1e9}, {"mb", 1e6}, {"kb", 1e3}, {"b", 1}}
+	s := strings.TrimSuffix(strings.ToLower(strings.TrimSpace(v)), "/s")
+	mult := 1.0
+	for _, u := range units {
+		if strings.HasSuffix(s, u.suffix) {
+			s, mult = strings.TrimSpace(strings.TrimSuffix(s, u.suffix)), u.bytes
+			break
+		}
+	}
+	n, err := strconv.ParseFloat(s, 64)
+	bad := errors.New("want a rate per allocation and direction such as 2Mbit (bits/s), 250KB (bytes/s), or 0 for unlimited")
+	if err != nil || n < 0 || math.IsNaN(n) || math.IsInf(n, 0) {
+		return 0, bad
+	}
+	rate := n * mult
+	if rate == 0 {
+		return 0, nil
+	}
+	if rate < 1000 || rate > 1e11 {
+		return 0, fmt.Errorf("%w (at least 8kbit = 1KB/s, at most 800Gbit, or 0)", bad)
+	}
+	return int64(rate), nil
+}
+
 // rtcAddr binds the media port on the same host as --listen.
 func rtcAddr(listen string, port int) string {
 	host, _, _ := net.SplitHostPort(listen)
@@ -617,7 +682,8 @@ func rtcAddr(listen string, port int) string {
 // turnConfig reads and checks the --turn-* flags.
 func turnConfig(c *cli.Context) (server.TURNConfig, error) {
 	tc := server.TURNConfig{Enabled: c.Bool("turn"), Port: c.Int("turn-port"), TLSPort: c.Int("turn-tls-port"),
-		Secret: c.String("turn-secret"), TTL: c.Duration("turn-ttl"), UserQuota: c.Int("turn-user-quota")}
+		Secret: c.String("turn-secret"), TTL: c.Duration("turn-ttl"), UserQuota: c.Int("turn-user-quota"),
+		TotalQuota: c.Int("turn-total-quota")}
 	if !tc.Enabled {
 		return tc, nil
 	}
@@ -641,6 +707,15 @@ func turnConfig(c *cli.Context) (server.TURNConfig, error) {
 	if tc.UserQuota < 1 || tc.UserQuota > 1000 {
 		return tc, fmt.Errorf("--turn-user-quota %d: must be 1-1000", tc.UserQuota)
 	}
+	if ports := max - min + 1; tc.TotalQuota < 0 || tc.TotalQuota > ports {
+		return tc, fmt.Errorf("--turn-total-quota %d: must be 0 (one per relay port) to %d, the number of ports in --turn-relay-ports %s (each allocation takes one; widen the range for more)",
+			tc.TotalQuota, ports, c.String("turn-relay-ports"))
+	}
+	bw, err := parseRate(c.String("turn-bandwidth"))
+	if err != nil {
+		return tc, fmt.Errorf("--turn-bandwidth %q: %v", c.String("turn-bandwidth"), err)
+	}
+	tc.BandwidthBytes = bw
 	for _, v := range c.StringSlice("turn-allow-peer") {
 		p, err := netip.ParsePrefix(v)
 		if err != nil {

@@ -45,9 +45,10 @@ func calls(args ...string) *exec.Cmd {
 var urlRE = regexp.MustCompile(`url=(http://127\.0\.0\.1:\d+)`)
 
 // startServe runs `calls serve` and waits for the URL it prints.
-func startServe(t *testing.T, data string) (*exec.Cmd, string, *strings.Builder) {
+// extra flags go after the usual ones.
+func startServe(t *testing.T, data string, extra ...string) (*exec.Cmd, string, *strings.Builder) {
 	t.Helper()
-	return startServeWith(t, data, nil)
+	return startServeWith(t, data, nil, extra...)
 }
 
 // startServeWith is startServe with more environment variables and flags.
@@ -166,6 +167,13 @@ func TestCLIErrorsNameTheFlag(t *testing.T) {
 		{[]string{"serve", "--turn-relay-ports", "9-3", "--data", data}, "--turn-relay-ports"},
 		{[]string{"serve", "--turn-allow-peer", "10.0.0.1", "--data", data}, "--turn-allow-peer"},
 		{[]string{"serve", "--turn-secret", "short", "--data", data}, "--turn-secret"},
+		{[]string{"serve", "--turn-bandwidth", "fast", "--data", data}, `--turn-bandwidth "fast": want a rate`},
+		{[]string{"serve", "--turn-bandwidth", "2M", "--data", data}, "such as 2Mbit (bits/s), 250KB (bytes/s)"},
+		{[]string{"serve", "--turn-bandwidth", "100", "--data", data}, "at least 8kbit"},
+		{[]string{"serve", "--turn-bandwidth", "-1Mbit", "--data", data}, "--turn-bandwidth"},
+		{[]string{"serve", "--turn-total-quota", "42", "--data", data}, "--turn-total-quota 42: must be 0 (one per relay port) to 41"},
+		{[]string{"serve", "--turn-total-quota", "-1", "--data", data}, "--turn-total-quota"},
+		{[]string{"serve", "--insecure", "--turn-tls-port", "5349", "--data", data}, "--turn-tls-port 5349: TURN over TLS uses the server's certificate, and --insecure has none"},
 		{[]string{"serve", "--tls-cert", "x.pem", "--data", data}, "--tls-key"},
 		{[]string{"user", "add", "--data", data}, "NAME"},
 		{[]string{"user", "add", "a/b", "--data", data}, "username"},
@@ -179,6 +187,74 @@ func TestCLIErrorsNameTheFlag(t *testing.T) {
 		out, err := cmd.CombinedOutput()
 		if err == nil || !strings.Contains(string(out), c.want) {
 			t.Errorf("calls %s: err=%v, output %q should mention %q", strings.Join(c.args, " "), err, out, c.want)
+		}
+	}
+}
+
+// --ice-servers: bad JSON, an entry without URLs or with a URL that is not
+// STUN/TURN stop the start with a message naming the flag and the fix,
+// from the flag or from CALLS_ICE_SERVERS; a good value reaches clients
+// and fixes the ice_servers setting.
+func TestICEServersFlag(t *testing.T) {
+	data := filepath.Join(t.TempDir(), "data")
+	cases := []struct{ value, want string }{
+		{`[{"urls": ["turn:a.example:3478"]`, "not valid JSON"},
+		{`{"urls": "stun:a.example"}`, "must be a list"},
+		{`[{"urls": []}]`, "--ice-servers[0]: urls must be one URL or a list of 1-8"},
+		{`[{"username": "u"}]`, "--ice-servers[0]: urls must be"},
+		{`[{"urls": ["https://turn.example.com"]}]`, `"https://turn.example.com" must start with stun:, stuns:, turn: or turns:`},
+		{`[{"urls": "turn:a.example:3478"}]`, "--ice-servers[0]: a TURN server needs a username and a credential"},
+		{` `, "--ice-servers is empty"},
+	}
+	for _, c := range cases {
+		out, err := calls("serve", "--data", data, "--ice-servers", c.value).CombinedOutput()
+		if err == nil || !strings.Contains(string(out), "--ice-servers") || !strings.Contains(string(out), c.want) {
+			t.Errorf("--ice-servers %s: err=%v, output %q should name the flag and say %q", c.value, err, out, c.want)
+		}
+	}
+	cmd := calls("serve", "--data", data)
+	cmd.Env = append(cmd.Env, `CALLS_ICE_SERVERS=[{"urls":["ftp://x"]}]`)
+	if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), "--ice-servers[0]") {
+		t.Errorf("CALLS_ICE_SERVERS with a bad URL: err=%v %s", err, out)
+	}
+
+	add := calls("user", "add", "root", "--admin", "--password-stdin", "--data", data)
+	add.Stdin = strings.NewReader("root-password\n")
+	if out, err := add.CombinedOutput(); err != nil {
+		t.Fatalf("user add: %v\n%s", err, out)
+	}
+	ice := `[{"urls":["turn:turn.example.com:3478?transport=udp","turns:turn.example.com:5349"],"username":"calls","credential":"s3cret"}]`
+	cmd, url, _ := startServe(t, data, "--ice-servers", ice)
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	var lr struct {
+		Token string `json:"token"`
+	}
+	postJSON(t, url, "", "/api/v1/auth/login", map[string]string{"username": "root", "password": "root-password"}, &lr)
+	var got struct {
+		Settings map[string]json.RawMessage `json:"settings"`
+		Fixed    []string                   `json:"fixed"`
+	}
+	getJSON(t, url, lr.Token, "/api/v1/admin/settings", &got)
+	var servers []map[string]any
+	json.Unmarshal(got.Settings["ice_servers"], &servers)
+	if !slices.Contains(got.Fixed, "ice_servers") || len(servers) != 1 || servers[0]["username"] != "calls" ||
+		len(servers[0]["urls"].([]any)) != 2 {
+		t.Fatalf("with --ice-servers: ice_servers %s, fixed %v", got.Settings["ice_servers"], got.Fixed)
+	}
+}
+
+func TestParseRate(t *testing.T) {
+	for in, want := range map[string]int64{
+		"0": 0, "0Mbit": 0, "2Mbit": 250_000, "2mbit/s": 250_000, "500kbit": 62_500, "1Gbit": 125_000_000,
+		"250KB": 250_000, "1.5MB": 1_500_000, "8000": 8000, "8000B": 8000, "64kbit/s": 8000,
+	} {
+		if got, err := parseRate(in); err != nil || got != want {
+			t.Errorf("parseRate(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "fast", "2M", "2 Mbps", "-1KB", "999", "7kbit", "NaN", "Inf", "1000GB"} {
+		if got, err := parseRate(in); err == nil {
+			t.Errorf("parseRate(%q) = %d, want an error", in, got)
 		}
 	}
 }

@@ -204,7 +204,7 @@ func (s *Server) effectiveConfig() map[string]any {
 		"ring_timeout": c.RingTimeout.String(), "recording_max": c.RecordingMax.String(), "recording_reminder": c.RecordingReminder.String(),
 		"turn": map[string]any{"enabled": c.TURN.Enabled, "port": c.TURN.Port, "tls_port": c.TURN.TLSPort,
 			"relay_ports": fmt.Sprintf("%d-%d", c.TURN.RelayMin, c.TURN.RelayMax), "secret": turnSecret, "ttl": c.TURN.TTL.String(),
-			"allow_peers": allow, "user_quota": c.TURN.UserQuota, "bandwidth_bytes": c.TURN.BandwidthBytes},
+			"allow_peers": allow, "user_quota": c.TURN.UserQuota, "total_quota": c.TURN.TotalQuota, "bandwidth_bytes": c.TURN.BandwidthBytes},
 	}
 	settings := map[string]any{}
 	fixed := []string{}

@@ -4,11 +4,16 @@ import (
 	"context"
 	"encoding/json"
 	"net"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/pion/webrtc/v3"
+
 	"calls/store"
+	"calls/turn"
 )
 
 // callFixture: a team channel with four members and an outsider.
@@ -396,6 +401,42 @@ func TestCallThroughOurTURN(t *testing.T) {
 	waitFor(t, "ben hears ann through TURN", 15*time.Second, func() bool { c, _ := ben.packetsFrom(ann.pid, "mic"); return c > 10 })
 	if st := f.ts.turnStats(); st.Allocations < 1 || st.PacketsToPeers == 0 {
 		t.Fatalf("TURN stats %+v: the call did not go through the relay", st)
+	}
+}
+
+// ICE servers given on the command line (--ice-servers) replace our own
+// STUN/TURN in call_joined and in WHIP's Link headers, even with our TURN
+// running, and admins cannot change them at runtime.
+func TestCallJoinedCarriesConfiguredICEServers(t *testing.T) {
+	configured := []turn.ICEServer{
+		{URLs: []string{"stun:stun.example.net:3478"}},
+		{URLs: []string{"turn:turn.example.net:3478?transport=udp", "turns:turn.example.net:5349"}, Username: "calls", Credential: `p"w`},
+	}
+	f := newCallFixture(t, func(c *Config) {
+		c.TURN = TURNConfig{Enabled: true, Port: 0, UserQuota: 10}
+		c.ICEServers = configured
+		c.FixedSettings = map[string]bool{"ice_servers": true}
+	})
+	ann := f.peer(t, "ann")
+	j := ann.join(f.channel, true, false)
+	var joined struct {
+		ICEServers []turn.ICEServer `json:"ice_servers"`
+	}
+	if err := json.Unmarshal(j.Data, &joined); err != nil || !reflect.DeepEqual(joined.ICEServers, configured) {
+		t.Fatalf("call_joined ice_servers %s, want the configured %+v", j.Data, configured)
+	}
+	f.ts.mustDo("PATCH", "/api/v1/admin/settings", f.tokens["cat"], map[string]any{"ice_servers": []any{}}, nil, 409)
+
+	resp, _ := f.ts.sdpRequest("POST", "/api/v1/channels/"+f.channel+"/call/whip", f.apiToken(t, "ben"), mimeSDP,
+		offerFor(t, webrtc.RTPTransceiverDirectionSendonly), nil)
+	links := resp.Header.Values("Link")
+	want := []string{
+		`<stun:stun.example.net:3478>; rel="ice-server"`,
+		`<turn:turn.example.net:3478?transport=udp>; rel="ice-server"; username="calls"; credential="p\"w"; credential-type="password"`,
+		`<turns:turn.example.net:5349>; rel="ice-server"; username="calls"; credential="p\"w"; credential-type="password"`,
+	}
+	if resp.StatusCode != 201 || !slices.Equal(links, want) {
+		t.Fatalf("WHIP answer %d with Link headers\n%s\nwant\n%s", resp.StatusCode, strings.Join(links, "\n"), strings.Join(want, "\n"))
 	}
 }
 

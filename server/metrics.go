@@ -65,6 +65,10 @@ func newMetrics(s *Server) *metrics {
 			func() float64 { return float64(s.turnStats().AuthFailures) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "calls_turn_relayed_bytes_total", Help: "Bytes relayed by TURN, both ways."},
 			func() float64 { st := s.turnStats(); return float64(st.BytesToPeers + st.BytesToClients) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "calls_turn_bandwidth_drops_total", Help: "TURN datagrams dropped over the per-allocation bandwidth limit (--turn-bandwidth), both ways."},
+			func() float64 { return float64(s.turnStats().BandwidthDrops) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "calls_turn_peer_packet_drops_total", Help: "TURN datagrams dropped to or from a peer the filter refuses."},
+			func() float64 { return float64(s.turnStats().PeerPacketDrops) }),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)

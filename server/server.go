@@ -63,6 +63,9 @@ type Config struct {
 	RecordingMax, RecordingReminder time.Duration
 	// TURN is the embedded STUN/TURN server.
 	TURN TURNConfig
+	// ICEServers are the STUN/TURN servers call clients get instead of
+	// ours (--ice-servers): the ice_servers setting's default.
+	ICEServers []turn.ICEServer
 	// RetentionBatch is how many posts message retention deletes per
 	// transaction [500].
 	RetentionBatch int

@@ -73,9 +73,9 @@ var settingDefs = []setting{
 				s.sfu.SetPublicIPs(v.([]string))
 			}
 		}},
-	{Key: "ice_servers", Kind: "ice_servers", Max: 8,
+	{Key: "ice_servers", Kind: "ice_servers", Max: maxICEServers,
 		Description: "STUN/TURN servers given to call clients, [{urls, username, credential}]; empty: this server's own STUN/TURN",
-		def:         func(*Config) any { return []turn.ICEServer{} }},
+		def:         func(c *Config) any { return append([]turn.ICEServer{}, c.ICEServers...) }},
 	{Key: "signup", Kind: "enum", Public: true, Options: []string{"closed", "invite", "open"},
 		Description: "who may create an account: admins only (closed), people with an invite link (invite), anyone (open)",
 		def:         func(*Config) any { return "invite" }},
@@ -211,13 +211,28 @@ func (d setting) parse(raw json.RawMessage) (any, error) {
 // parseICEServers validates RTCIceServer entries; "urls" may be a string
 // or a list, as in the browser API.
 func parseICEServers(d setting, raw json.RawMessage) (any, error) {
+	return ParseICEServers(d.Key, raw)
+}
+
+// maxICEServers bounds the ice_servers setting and --ice-servers.
+const maxICEServers = 8
+
+// ParseICEServers validates a JSON list of RTCIceServer entries
+// ({urls, username, credential}) for the ice_servers setting or the
+// --ice-servers flag; name starts each error message.
+func ParseICEServers(name string, raw []byte) ([]turn.ICEServer, error) {
 	var in []struct {
 		URLs       json.RawMessage `json:"urls"`
 		Username   string          `json:"username"`
 		Credential string          `json:"credential"`
 	}
-	if err := json.Unmarshal(raw, &in); err != nil || int64(len(in)) > d.Max {
-		return nil, fmt.Errorf(`%s must be a list of at most %d servers like {"urls": ["turn:turn.example.com:3478"], "username": "u", "credential": "p"}`, d.Key, d.Max)
+	if err := json.Unmarshal(raw, &in); err != nil || len(in) > maxICEServers {
+		why := ""
+		var se *json.SyntaxError
+		if errors.As(err, &se) {
+			why = fmt.Sprintf(" (not valid JSON: %v at byte %d)", se, se.Offset)
+		}
+		return nil, fmt.Errorf(`%s must be a list of at most %d servers like [{"urls": ["turn:turn.example.com:3478"], "username": "u", "credential": "p"}]%s`, name, maxICEServers, why)
 	}
 	out := []turn.ICEServer{}
 	for i, e := range in {
@@ -226,7 +241,7 @@ func parseICEServers(d setting, raw json.RawMessage) (any, error) {
 		if json.Unmarshal(e.URLs, &one) == nil && one != "" {
 			urls = []string{one}
 		} else if json.Unmarshal(e.URLs, &urls) != nil || len(urls) == 0 || len(urls) > 8 {
-			return nil, fmt.Errorf("%s[%d]: urls must be one URL or a list of 1-8", d.Key, i)
+			return nil, fmt.Errorf("%s[%d]: urls must be one URL or a list of 1-8", name, i)
 		}
 		needsAuth := false
 		for _, u := range urls {
@@ -236,17 +251,17 @@ func parseICEServers(d setting, raw json.RawMessage) (any, error) {
 			case "turn", "turns":
 				needsAuth = true
 			default:
-				return nil, fmt.Errorf("%s[%d]: %q must start with stun:, stuns:, turn: or turns:", d.Key, i, u)
+				return nil, fmt.Errorf("%s[%d]: %q must start with stun:, stuns:, turn: or turns:", name, i, u)
 			}
 			if rest == "" || len(u) > 256 || strings.ContainsAny(rest, " \t\r\n/") {
-				return nil, fmt.Errorf("%s[%d]: %q is not a STUN/TURN URL such as turn:host:3478?transport=udp", d.Key, i, u)
+				return nil, fmt.Errorf("%s[%d]: %q is not a STUN/TURN URL such as turn:host:3478?transport=udp", name, i, u)
 			}
 		}
 		if needsAuth && (e.Username == "" || e.Credential == "") {
-			return nil, fmt.Errorf("%s[%d]: a TURN server needs a username and a credential", d.Key, i)
+			return nil, fmt.Errorf("%s[%d]: a TURN server needs a username and a credential", name, i)
 		}
 		if len(e.Username) > 256 || len(e.Credential) > 256 {
-			return nil, fmt.Errorf("%s[%d]: username and credential are at most 256 characters", d.Key, i)
+			return nil, fmt.Errorf("%s[%d]: username and credential are at most 256 characters", name, i)
 		}
 		out = append(out, turn.ICEServer{URLs: urls, Username: e.Username, Credential: e.Credential})
 	}

@@ -26,6 +26,7 @@ type TURNConfig struct {
 	TTL            time.Duration // credential lifetime [6h]
 	AllowPeers     []netip.Prefix
 	UserQuota      int
+	TotalQuota     int   // all allocations; 0 = the size of the relay range
 	BandwidthBytes int64 // per allocation per direction, bytes/s; 0 = unlimited
 }
 
@@ -69,7 +70,7 @@ func (s *Server) startTURN(rtc net.Addr) (*turn.Server, error) {
 		ListenUDP: listen, ListenTCP: listen,
 		RelayPortMin: tc.RelayMin, RelayPortMax: tc.RelayMax,
 		AllowPeers: tc.AllowPeers, SelfPeers: selfPeers(rtc, publicIPs),
-		UserQuota: tc.UserQuota, BandwidthPerAllocation: tc.BandwidthBytes,
+		UserQuota: tc.UserQuota, TotalQuota: tc.TotalQuota, BandwidthPerAllocation: tc.BandwidthBytes,
 		Logger: s.log.With("component", "turn"),
 	}
 	cfg.CredentialTTL = tc.TTL

@@ -358,21 +358,28 @@ func (s *Server) answerStream(w http.ResponseWriter, r *http.Request, p *princip
 	s.log.Info("stream joined the call", "kind", m.stream.kind, "call", m.call.id, "participant", m.id, "user", p.User.Username)
 }
 
-// iceServerLinks names our STUN/TURN servers with fresh credentials in
-// Link headers (RFC 9725 §4.6), for clients behind restrictive NATs.
+// linkQuote escapes a Link parameter's quoted string (an admin's ICE
+// credentials may hold any character).
+var linkQuote = strings.NewReplacer(`\`, `\\`, `"`, `\"`)
+
+// iceServerLinks names the STUN/TURN servers in Link headers (RFC 9725
+// §4.6), for clients behind restrictive NATs: the ones an admin set
+// (ice_servers, --ice-servers), else ours with fresh credentials.
 func (s *Server) iceServerLinks(h http.Header, r *http.Request, userID string) {
-	if s.turn == nil {
-		return
+	servers := s.configuredICEServers()
+	if len(servers) == 0 && s.turn != nil {
+		host := hostOnly(r.Host)
+		if s.cfg.Domain != "" {
+			host = s.cfg.Domain
+		}
+		servers = s.turn.ICEServers(host, userID)
 	}
-	host := hostOnly(r.Host)
-	if s.cfg.Domain != "" {
-		host = s.cfg.Domain
-	}
-	for _, srv := range s.turn.ICEServers(host, userID) {
+	for _, srv := range servers {
 		for _, u := range srv.URLs {
 			v := "<" + u + `>; rel="ice-server"`
 			if srv.Username != "" {
-				v += fmt.Sprintf(`; username="%s"; credential="%s"; credential-type="password"`, srv.Username, srv.Credential)
+				v += fmt.Sprintf(`; username="%s"; credential="%s"; credential-type="password"`,
+					linkQuote.Replace(srv.Username), linkQuote.Replace(srv.Credential))
 			}
 			h.Add("Link", v)
 		}

@@ -45,6 +45,7 @@ type clientSink struct {
 	udp  *net.UDPConn
 	addr netip.AddrPort
 	tcp  net.Conn
+	user string // the user id in the allocation's credentials
 }
 
 // bind records a channel binding pion has granted (or refreshed).

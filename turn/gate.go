@@ -302,7 +302,7 @@ func (g *gate) sent(b []byte) {
 	if m.Decode() == nil && relayed.GetFromAs(m, stun.AttrXORRelayedAddress) == nil {
 		rc = g.s.relays.byPort(relayed.Port)
 	}
-	sink := &clientSink{udp: g.udp, addr: p.client, tcp: g.tcp}
+	sink := &clientSink{udp: g.udp, addr: p.client, tcp: g.tcp, user: p.user}
 	if rc == nil || !rc.attach(sink, func() { g.closed(p.client, p.user, rc) }) {
 		g.s.quotas.release(p.user)
 		return

@@ -3,6 +3,7 @@ package turn
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"net"
 	"net/netip"
@@ -29,6 +30,7 @@ type relayAllocator struct {
 	bw      int64
 	filter  *peerFilter
 	stats   *counters
+	log     *slog.Logger
 
 	mu     sync.Mutex
 	conns  map[int]*relayConn // by port
@@ -176,6 +178,9 @@ type relayConn struct {
 	port    int
 	out, in *tokenBucket // nil: unlimited
 	traffic trafficCounters
+	// bwLogged is set by the first datagram dropped over the bandwidth
+	// limit, which is logged; later ones are only counted.
+	bwLogged atomic.Bool
 
 	client   atomic.Pointer[clientSink]
 	channels atomic.Pointer[[]channel] // copy on write: bindings change rarely
@@ -242,7 +247,7 @@ func (c *relayConn) WriteTo(p []byte, addr net.Addr) (int, error) {
 // it; false drops it.
 func (c *relayConn) countOut(n int) bool {
 	if c.out != nil && !c.out.take(n, time.Now()) {
-		c.owner.stats.bandwidthDrops.Add(1)
+		c.bandwidthDrop("to peer")
 		return false
 	}
 	c.traffic.pktsOut.Add(1)
@@ -253,12 +258,30 @@ func (c *relayConn) countOut(n int) bool {
 // countIn is countOut for a datagram from a peer.
 func (c *relayConn) countIn(n int) bool {
 	if c.in != nil && !c.in.take(n, time.Now()) {
-		c.owner.stats.bandwidthDrops.Add(1)
+		c.bandwidthDrop("to client")
 		return false
 	}
 	c.traffic.pktsIn.Add(1)
 	c.traffic.bytesIn.Add(uint64(n))
 	return true
+}
+
+// bandwidthDrop counts a datagram dropped over the bandwidth limit and
+// logs the allocation's first one, so that an operator sees whom the limit
+// bites without a line per packet.
+func (c *relayConn) bandwidthDrop(direction string) {
+	c.owner.stats.bandwidthDrops.Add(1)
+	if c.bwLogged.Load() || !c.bwLogged.CompareAndSwap(false, true) {
+		return
+	}
+	user, client := "", ""
+	if sink := c.client.Load(); sink != nil {
+		user, client = sink.user, sink.addr.String()
+	}
+	if c.owner.log != nil {
+		c.owner.log.Warn("TURN datagrams dropped: allocation over its bandwidth limit (further drops on it are only counted)",
+			"user", user, "client", client, "relay_port", c.port, "direction", direction, "limit_bytes_per_s", c.owner.bw)
+	}
 }
 
 // attach gives the allocation its client and runs onClose when the socket

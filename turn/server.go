@@ -147,6 +147,7 @@ func Start(cfg Config) (*Server, error) {
 		bw:      cfg.BandwidthPerAllocation,
 		filter:  s.filter,
 		stats:   &s.stats,
+		log:     cfg.Logger,
 		conns:   make(map[int]*relayConn),
 	}
 

@@ -40,6 +40,12 @@ func (b *logBuffer) Write(p []byte) (int, error) {
 	return b.buf.Write(p)
 }
 
+func (b *logBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
 func (b *logBuffer) count(s string) int {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -411,18 +417,25 @@ func TestUserQuota(t *testing.T) {
 }
 
 func TestTotalQuota(t *testing.T) {
-	s, _ := startServer(t, func(c *Config) { c.TotalQuota = 2 })
+	s, logs := startServer(t, func(c *Config) { c.TotalQuota = 2 })
 	for _, u := range []string{"alice", "bob"} {
 		if _, err := userClient(t, s, "udp", u).Allocate(); err != nil {
 			t.Fatal(err)
 		}
 	}
-	_, err := userClient(t, s, "udp", "carol").Allocate()
-	if err == nil || !strings.Contains(err.Error(), "508") {
-		t.Fatalf("allocation over the total quota: %v, want 508 Insufficient Capacity", err)
+	// Three refusals, from two users and over both transports.
+	for _, c := range []struct{ network, user string }{{"udp", "carol"}, {"tcp", "carol"}, {"udp", "dave"}} {
+		_, err := userClient(t, s, c.network, c.user).Allocate()
+		if err == nil || !strings.Contains(err.Error(), "508") {
+			t.Fatalf("allocation over the total quota (%s, %s): %v, want 508 Insufficient Capacity", c.user, c.network, err)
+		}
 	}
-	if st := s.Stats(); st.TotalQuotaRefusals != 1 || st.Allocations != 2 {
+	if st := s.Stats(); st.TotalQuotaRefusals != 3 || st.Allocations != 2 {
 		t.Errorf("stats: %+v", st)
+	}
+	// Logged once (per minute), however many are refused, with the quota.
+	if n := logs.count("server allocation quota reached"); n != 1 || logs.count("quota=2") != 1 {
+		t.Errorf("%d log lines for 3 refusals over the total quota, want 1 naming quota=2:\n%s", n, logs.String())
 	}
 }
 
@@ -455,7 +468,7 @@ func TestRelayPortRange(t *testing.T) {
 }
 
 func TestBandwidthLimit(t *testing.T) {
-	s, _ := startServer(t, func(c *Config) {
+	s, logs := startServer(t, func(c *Config) {
 		c.AllowPeers = loopback
 		c.BandwidthPerAllocation = 10_000
 	})
@@ -475,6 +488,28 @@ func TestBandwidthLimit(t *testing.T) {
 	// One second of burst: about 10 of the 100 kB pass at once.
 	if n := peer.received.Load(); n < 5 || n > 20 {
 		t.Errorf("peer received %d of 100 datagrams of 1 kB at 10 kB/s", n)
+	}
+	// The allocation's first drop is logged, with whose it is; the other
+	// 80-odd only counted.
+	const line = "allocation over its bandwidth limit"
+	if n := logs.count(line); n != 1 || logs.count("user=alice") != 1 {
+		t.Errorf("%d log lines for alice's %d drops, want 1 naming her:\n%s", n, s.Stats().BandwidthDrops, logs.String())
+	}
+	// Another allocation's first drop gets its own line.
+	bob, err := userClient(t, s, "tcp", "bob").Allocate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := s.Stats().BandwidthDrops
+	for range 30 {
+		if _, err := bob.WriteTo(msg, peer.LocalAddr()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "bob's drops counted", func() bool { return s.Stats().BandwidthDrops > before })
+	time.Sleep(100 * time.Millisecond)
+	if n := logs.count(line); n != 2 || logs.count("user=bob") != 1 {
+		t.Errorf("%d log lines after bob's drops too, want 2:\n%s", n, logs.String())
 	}
 }
 
