@@ -127,10 +127,17 @@ func TestRingTimeoutIsMissed(t *testing.T) {
 	if posts.Posts[0].Type != "call_missed" {
 		t.Fatalf("newest DM post is %q, want call_missed", posts.Posts[0].Type)
 	}
+	var dm *store.SidebarChannel
 	for _, c := range sb.Channels {
-		if c.ID == f.dm && c.MentionCount < 1 {
-			t.Fatalf("missed call is not a mention: %+v", c)
+		if c.ID == f.dm {
+			dm = c
 		}
+	}
+	if dm == nil {
+		t.Fatalf("the DM %s is missing from the callee's sidebar", f.dm)
+	}
+	if dm.Unread < 1 || dm.MentionCount < 1 {
+		t.Fatalf("missed call is not unread and a mention for the callee: unread %d, mentions %d", dm.Unread, dm.MentionCount)
 	}
 }
 
