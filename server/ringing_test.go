@@ -229,3 +229,58 @@ func TestRingAcceptJoinsAndNoRingOutsideDMs(t *testing.T) {
 	case <-time.After(300 * time.Millisecond):
 	}
 }
+
+func TestRingCancelledWhenCallerLeaves(t *testing.T) {
+	f := newRingFixture(t)
+	ben1 := newCallPeer(t, f.ts, "ben1", f.benT)
+	ben2 := newCallPeer(t, f.ts, "ben2", f.ts.login("ben"))
+	ann := newCallPeer(t, f.ts, "ann", f.annT)
+	ann.join(f.dm, true, false)
+	ben1.event("call_ringing")
+	ben2.event("call_ringing")
+	if st := ringState(t, ann); st.State != ringCalling {
+		t.Fatalf("caller state %s", st.State)
+	}
+
+	// The caller gives up before anyone answers: the ring is cancelled
+	// everywhere, on both of the callee's devices and at the caller.
+	ann.send("call_leave", nil)
+	for _, p := range []*callPeer{ben1, ben2, ann} {
+		if st := ringState(t, p); st.State != ringCancelled {
+			t.Fatalf("%s sees %s, want cancelled", p.name, st.State)
+		}
+	}
+	ann.event("call_ended")
+
+	// The timeout passing later changes nothing: no "missed", no notice.
+	f.clock.Advance(time.Minute)
+	for _, p := range []*callPeer{ben1, ben2, ann} {
+		noFrame(t, p, "call_ring_state", 300*time.Millisecond)
+	}
+	var posts struct{ Posts []*postView }
+	f.ts.mustDo("GET", "/api/v1/channels/"+f.dm+"/posts", f.benT, nil, &posts, 200)
+	for _, p := range posts.Posts {
+		if p.Type == "call_missed" {
+			t.Fatalf("a cancelled call left a missed-call notice: %+v", p)
+		}
+	}
+}
+
+// noFrame fails if a frame of the type arrives within d.
+func noFrame(t *testing.T, p *callPeer, typ string, d time.Duration) {
+	t.Helper()
+	timeout := time.After(d)
+	for {
+		select {
+		case fr, ok := <-p.events:
+			if !ok {
+				return
+			}
+			if fr.Type == typ {
+				t.Fatalf("%s: unexpected %s: %s", p.name, typ, fr.Data)
+			}
+		case <-timeout:
+			return
+		}
+	}
+}
