@@ -284,3 +284,51 @@ func noFrame(t *testing.T, p *callPeer, typ string, d time.Duration) {
 		}
 	}
 }
+
+func TestRingReachesADeviceThatConnectsLater(t *testing.T) {
+	f := newRingFixture(t)
+	ben1 := newCallPeer(t, f.ts, "ben1", f.benT)
+	ann := newCallPeer(t, f.ts, "ann", f.annT)
+	ann.join(f.dm, true, false)
+	var ringing ringEvent
+	json.Unmarshal(ben1.event("call_ringing").Data, &ringing)
+	ringState(t, ann)
+
+	// Ten seconds into the ring, ben opens the app on another device: its
+	// hello carries the ring with the time it has left.
+	f.clock.Advance(10 * time.Second)
+	helloOf := func(p *callPeer) []ringEvent {
+		t.Helper()
+		var hello struct {
+			Rings []ringEvent `json:"rings"`
+		}
+		if err := json.Unmarshal(p.event("hello").Data, &hello); err != nil {
+			t.Fatal(err)
+		}
+		return hello.Rings
+	}
+	ben2 := newCallPeer(t, f.ts, "ben2", f.ts.login("ben"))
+	rings := helloOf(ben2)
+	if len(rings) != 1 {
+		t.Fatalf("the late device's hello has %d rings, want 1: %+v", len(rings), rings)
+	}
+	r := rings[0]
+	if r.CallID != ringing.CallID || r.ChannelID != f.dm || r.CallerID != f.ann.ID || r.CalleeID != f.ben.ID ||
+		r.State != ringCalling || !r.ExpiresAt.Equal(ringing.ExpiresAt) || r.RemainingMS != 20_000 {
+		t.Fatalf("ring in the hello %+v, want call %s expiring at %v with 20000 ms left", r, ringing.CallID, ringing.ExpiresAt)
+	}
+	// The caller's own devices are not rung.
+	if rings := helloOf(newCallPeer(t, f.ts, "ann2", f.ts.login("ann"))); len(rings) != 0 {
+		t.Fatalf("the caller's hello has rings: %+v", rings)
+	}
+
+	// The late device hears the end of the ring like the others, and once
+	// the ring is over a new device's hello has none.
+	f.clock.Advance(20 * time.Second)
+	if st := ringState(t, ben2); st.State != ringMissed {
+		t.Fatalf("late device sees %s, want missed", st.State)
+	}
+	if rings := helloOf(newCallPeer(t, f.ts, "ben3", f.ts.login("ben"))); len(rings) != 0 {
+		t.Fatalf("a hello after the ring ended has rings: %+v", rings)
+	}
+}
