@@ -102,6 +102,18 @@ test('a channel call: audio both ways, the live card, screen share, hands, react
   assert.match(await log.textContent(), /Started by\s*alice/);
   await roomLog(pb).locator('.call-card-ended').waitFor();
 
+  // The room's call history lists the call with its attendees.
+  await pa.getByRole('button', { name: 'Call history' }).click();
+  const history = pa.getByRole('complementary', { name: 'Calls' });
+  const entry = history.getByRole('list', { name: 'Past calls' }).getByRole('listitem').first();
+  await entry.waitFor();
+  for (const u of ['alice', 'bob', 'carol']) await entry.locator(`[data-user-id="${apis[u].user.id}"]`).waitFor();
+  const entryText = await entry.textContent();
+  assert.match(entryText, /Started by\s*alice/);
+  for (const u of ['alice', 'bob', 'carol']) assert.match(entryText, new RegExp(u), `the call history lists ${u}`);
+  assert.equal(await history.getByRole('list', { name: 'Past calls' }).locator(':scope > li').count(), 1, 'one past call');
+  await screenshot(pa, 'call-history');
+
   for (const page of [pa, pb, pc]) assert.deepEqual(page.problems, [], 'no page errors or CSP violations');
 });
 
