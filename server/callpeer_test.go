@@ -47,6 +47,9 @@ type callPeer struct {
 
 	mu       sync.Mutex
 	received map[string]*inbound // by stream id ("<participant>_<source>")
+	// connectedAt is when the peer's media connection (ICE and DTLS) first
+	// came up.
+	connectedAt time.Time
 
 	keyframeNow atomic.Bool
 	audioSender *webrtc.RTPSender
@@ -221,6 +224,16 @@ func (p *callPeer) join(channelID string, withAudio, withVideo bool) hub.Frame {
 		}
 	})
 	pc.OnTrack(p.onTrack)
+	pc.OnConnectionStateChange(func(st webrtc.PeerConnectionState) {
+		if st != webrtc.PeerConnectionStateConnected {
+			return
+		}
+		p.mu.Lock()
+		if p.connectedAt.IsZero() {
+			p.connectedAt = time.Now()
+		}
+		p.mu.Unlock()
+	})
 	if withAudio {
 		p.audio, _ = webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, "mic-"+p.name, "s-"+p.name)
 		sender, err := pc.AddTrack(p.audio)
