@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net"
 	"strings"
 	"testing"
@@ -275,6 +276,24 @@ func TestCallLinkCommand(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 410 {
 		t.Fatalf("call link of an archived room: %d, want 410", resp.StatusCode)
+	}
+
+	// A deleted room's link is gone too.
+	var team struct{ ID string }
+	f.ts.mustDo("POST", "/api/v1/teams", f.tokens["ann"], map[string]string{"name": "t2"}, &team, 201)
+	var doomed store.Channel
+	f.ts.mustDo("POST", "/api/v1/channels", f.tokens["ann"], map[string]string{"team_id": team.ID, "name": "doomed", "type": "private"}, &doomed, 201)
+	resp = f.ts.request("GET", "/call/"+doomed.ID, "", nil)
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("call link page of a live room: %d", resp.StatusCode)
+	}
+	f.ts.mustDo("DELETE", "/api/v1/channels/"+doomed.ID, f.tokens["ann"], nil, nil, 204)
+	resp = f.ts.request("GET", "/call/"+doomed.ID, "", nil)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 410 || !strings.Contains(string(body), "archived or deleted") {
+		t.Fatalf("call link of a deleted room: %d %q, want 410", resp.StatusCode, body)
 	}
 }
 
