@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"calls/server/hub"
 	"calls/store"
 )
 
@@ -503,5 +504,77 @@ func TestErrorFrameNamesRequest(t *testing.T) {
 	json.Unmarshal(e.Data, &d)
 	if d.Code != "unknown_type" || d.Request != "no_such_frame" {
 		t.Fatalf("error frame: %s", e.Data)
+	}
+}
+
+// callCommand runs a slash command in a room through the API.
+func (f *callFixture) callCommand(t *testing.T, user, room, text string) (int, commandResult, apiErr) {
+	t.Helper()
+	resp := f.ts.request("POST", "/api/v1/channels/"+room+"/commands", f.tokens[user], map[string]string{"command": text})
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	var res commandResult
+	var e apiErr
+	if resp.StatusCode == 200 {
+		json.Unmarshal(b, &res)
+	} else {
+		json.Unmarshal(b, &e)
+	}
+	return resp.StatusCode, res, e
+}
+
+type apiErr struct {
+	Error string `json:"error"`
+	Code  string `json:"code"`
+}
+
+// joinedCall is the call a call_joined frame names.
+func joinedCall(t *testing.T, j hub.Frame) callView {
+	t.Helper()
+	if j.Type != "call_joined" {
+		t.Fatalf("join: %s %s", j.Type, j.Data)
+	}
+	var v struct{ Call callView }
+	json.Unmarshal(j.Data, &v)
+	return v.Call
+}
+
+func TestCallLeaveAndEndCommands(t *testing.T) {
+	f := newCallFixture(t)
+	ann, ben := f.peer(t, "ann"), f.peer(t, "ben")
+	call := joinedCall(t, ann.join(f.channel, true, false))
+	joinedCall(t, ben.join(f.channel, true, false))
+
+	// /call leave answers the action the web client carries out on its
+	// websocket; doing so takes ben out of the call.
+	status, res, e := f.callCommand(t, "ben", f.channel, "/call leave")
+	if status != 200 || res.Action != "call_leave" || !res.Ephemeral {
+		t.Fatalf("/call leave: %d %+v %+v", status, res, e)
+	}
+	ben.send(res.Action, nil)
+	if left := ann.eventWith("call_participant_left", f.users["ben"].ID, 10*time.Second); !strings.Contains(string(left), call.ID) {
+		t.Fatalf("ben left another call: %s", left)
+	}
+
+	// /call end by someone who is not the host is refused, clearly, and the
+	// call runs on.
+	status, _, e = f.callCommand(t, "ben", f.channel, "/call end")
+	if status != 403 || e.Code != "not_host" || !strings.Contains(e.Error, "only the host or an admin") {
+		t.Fatalf("/call end by a non-host: %d %+v", status, e)
+	}
+	f.ts.mustDo("GET", "/api/v1/channels/"+f.channel+"/call", f.tokens["ben"], nil, nil, 200)
+
+	// The host's /call end ends it for everyone.
+	status, res, e = f.callCommand(t, "ann", f.channel, "/call end")
+	if status != 200 || !strings.Contains(res.Text, "ended for everyone") {
+		t.Fatalf("/call end by the host: %d %+v %+v", status, res, e)
+	}
+	if d := ann.eventWith("call_ended_for_you", call.ID, 10*time.Second); !strings.Contains(string(d), `"host"`) {
+		t.Fatalf("ann's call_ended_for_you: %s", d)
+	}
+	ben.eventWith("call_ended", call.ID, 10*time.Second)
+	f.ts.mustDo("GET", "/api/v1/channels/"+f.channel+"/call", f.tokens["ben"], nil, nil, 404)
+	if status, res, _ := f.callCommand(t, "ann", f.channel, "/call end"); status != 200 || !strings.Contains(res.Text, "No call is running") {
+		t.Fatalf("/call end with no call: %d %+v", status, res)
 	}
 }
