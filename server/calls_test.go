@@ -578,3 +578,43 @@ func TestCallLeaveAndEndCommands(t *testing.T) {
 		t.Fatalf("/call end with no call: %d %+v", status, res)
 	}
 }
+
+func TestSecondCallStartJoinsTheRunningCall(t *testing.T) {
+	f := newCallFixture(t)
+	status, res, e := f.callCommand(t, "ann", f.channel, "/call start Planning")
+	if status != 200 || res.Action != "call_join" || res.Title != "Planning" {
+		t.Fatalf("first /call start: %d %+v %+v", status, res, e)
+	}
+	ann, ben := f.peer(t, "ann"), f.peer(t, "ben")
+	first := joinedCall(t, ann.join(f.channel, true, false))
+
+	// A second start joins the running call: no new title, no second call.
+	status, res, e = f.callCommand(t, "ben", f.channel, "/call start Another")
+	if status != 200 || res.Action != "call_join" || res.Title != "" || !strings.Contains(res.Text, "already running") {
+		t.Fatalf("second /call start: %d %+v %+v", status, res, e)
+	}
+	second := joinedCall(t, ben.join(f.channel, true, false))
+	if second.ID != first.ID || second.HostID != f.users["ann"].ID || len(second.Participants) != 2 {
+		t.Fatalf("ben is in call %s (host %s, %d people), want ann's call %s", second.ID, second.HostID, len(second.Participants), first.ID)
+	}
+
+	ben.send("call_leave", nil)
+	ann.send("call_leave", nil)
+	ben.eventWith("call_ended", first.ID, 10*time.Second)
+	var log struct{ Calls []*store.Call }
+	f.ts.mustDo("GET", "/api/v1/channels/"+f.channel+"/calls", f.tokens["ben"], nil, &log, 200)
+	if len(log.Calls) != 1 || log.Calls[0].ID != first.ID || len(log.Calls[0].Attendees) != 2 {
+		t.Fatalf("the room's calls: %+v, want one call with both", log.Calls)
+	}
+	var posts struct{ Posts []*postView }
+	f.ts.mustDo("GET", "/api/v1/channels/"+f.channel+"/posts", f.tokens["ben"], nil, &posts, 200)
+	n := 0
+	for _, p := range posts.Posts {
+		if p.Type == "call" {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Fatalf("%d call messages in the room, want 1", n)
+	}
+}
