@@ -618,3 +618,49 @@ func TestSecondCallStartJoinsTheRunningCall(t *testing.T) {
 		t.Fatalf("%d call messages in the room, want 1", n)
 	}
 }
+
+func TestCallInADiscussion(t *testing.T) {
+	f := newCallFixture(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var disc store.Channel
+	f.ts.mustDo("POST", "/api/v1/channels", f.tokens["ann"], map[string]any{"type": "discussion", "parent_id": f.channel,
+		"display_name": "Release plan", "user_ids": []string{f.users["ben"].ID}}, &disc, 201)
+
+	status, res, e := f.callCommand(t, "ann", disc.ID, "/call start Release check")
+	if status != 200 || res.Action != "call_join" || res.Title != "Release check" {
+		t.Fatalf("/call start in a discussion: %d %+v %+v", status, res, e)
+	}
+	ann, ben := f.peer(t, "ann"), f.peer(t, "ben")
+	call := joinedCall(t, ann.join(disc.ID, true, false))
+	if call.ChannelID != disc.ID || call.HostID != f.users["ann"].ID {
+		t.Fatalf("the discussion's call: %+v", call)
+	}
+	ann.publish(ctx)
+	if c := joinedCall(t, ben.join(disc.ID, false, false)); c.ID != call.ID {
+		t.Fatalf("ben joined call %s, want %s", c.ID, call.ID)
+	}
+	waitFor(t, "ben hears ann in the discussion's call", 10*time.Second, ben.heard(ann.pid, "mic", 10))
+
+	// The call message is in the discussion, not in its parent room.
+	callPosts := func(room string) []callProps {
+		var list struct{ Posts []*postView }
+		f.ts.mustDo("GET", "/api/v1/channels/"+room+"/posts", f.tokens["ben"], nil, &list, 200)
+		var out []callProps
+		for _, p := range list.Posts {
+			if p.Type == "call" {
+				var props callProps
+				json.Unmarshal(p.Props, &props)
+				out = append(out, props)
+			}
+		}
+		return out
+	}
+	if got := callPosts(disc.ID); len(got) != 1 || got[0].CallID != call.ID {
+		t.Fatalf("the discussion's call messages: %+v, want one for call %s", got, call.ID)
+	}
+	if got := callPosts(f.channel); len(got) != 0 {
+		t.Fatalf("the parent room has call messages: %+v", got)
+	}
+	f.ts.mustDo("GET", "/api/v1/channels/"+f.channel+"/call", f.tokens["ben"], nil, nil, 404)
+}
