@@ -50,6 +50,9 @@ type callPeer struct {
 	// serverCands are the server's ICE candidates as they came, trickled
 	// or in its offers and answers ("candidate:… typ host").
 	serverCands []string
+	// connectedAt is when the peer's media connection (ICE and DTLS) first
+	// came up.
+	connectedAt time.Time
 
 	keyframeNow atomic.Bool
 	audioSender *webrtc.RTPSender
@@ -249,6 +252,16 @@ func (p *callPeer) join(channelID string, withAudio, withVideo bool) hub.Frame {
 		}
 	})
 	pc.OnTrack(p.onTrack)
+	pc.OnConnectionStateChange(func(st webrtc.PeerConnectionState) {
+		if st != webrtc.PeerConnectionStateConnected {
+			return
+		}
+		p.mu.Lock()
+		if p.connectedAt.IsZero() {
+			p.connectedAt = time.Now()
+		}
+		p.mu.Unlock()
+	})
 	if withAudio {
 		p.audio, _ = webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, "mic-"+p.name, "s-"+p.name)
 		sender, err := pc.AddTrack(p.audio)

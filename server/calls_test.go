@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net"
 	"reflect"
 	"slices"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/pion/webrtc/v3"
 
+	"calls/server/hub"
 	"calls/store"
 	"calls/turn"
 )
@@ -129,13 +131,23 @@ func TestCallMediaFlowsAndLogIsKept(t *testing.T) {
 	waitFor(t, "dan gets ann's video", 5*time.Second, func() bool { c, _ := dan.packetsFrom(ann.pid, "camera"); return c > 0 })
 	_, vin := dan.packetsFrom(ann.pid, "camera")
 	dan.mu.Lock()
-	firstKey, after := vin.firstKeyframe, vin.firstAt.Sub(joinAt)
+	firstKey, after, connected := vin.firstKeyframe, vin.firstAt.Sub(joinAt), dan.connectedAt
 	dan.mu.Unlock()
 	if !firstKey {
 		t.Logf("first payload % x", vin.first)
 		t.Fatalf("dan's first video packet is not a keyframe")
 	}
-	t.Logf("late joiner's first (key)frame %v after joining", after.Round(time.Millisecond))
+	if connected.IsZero() {
+		t.Fatal("dan received video without his media connection coming up")
+	}
+	// The target is a keyframe within about a second of the media
+	// connection; fail only past 1.5 s, for a loaded test machine.
+	sinceMedia := vin.firstAt.Sub(connected)
+	t.Logf("late joiner's first (key)frame %v after joining, %v after his media connection came up",
+		after.Round(time.Millisecond), sinceMedia.Round(time.Millisecond))
+	if sinceMedia > 1500*time.Millisecond {
+		t.Fatalf("the late joiner's first keyframe came %v after his media connection, want about 1 s", sinceMedia)
+	}
 
 	// Ben leaves: the others' renegotiation drops his track.
 	ben.send("call_leave", nil)
@@ -270,6 +282,24 @@ func TestCallLinkCommand(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 410 {
 		t.Fatalf("call link of an archived room: %d, want 410", resp.StatusCode)
+	}
+
+	// A deleted room's link is gone too.
+	var team struct{ ID string }
+	f.ts.mustDo("POST", "/api/v1/teams", f.tokens["ann"], map[string]string{"name": "t2"}, &team, 201)
+	var doomed store.Channel
+	f.ts.mustDo("POST", "/api/v1/channels", f.tokens["ann"], map[string]string{"team_id": team.ID, "name": "doomed", "type": "private"}, &doomed, 201)
+	resp = f.ts.request("GET", "/call/"+doomed.ID, "", nil)
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("call link page of a live room: %d", resp.StatusCode)
+	}
+	f.ts.mustDo("DELETE", "/api/v1/channels/"+doomed.ID, f.tokens["ann"], nil, nil, 204)
+	resp = f.ts.request("GET", "/call/"+doomed.ID, "", nil)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 410 || !strings.Contains(string(body), "archived or deleted") {
+		t.Fatalf("call link of a deleted room: %d %q, want 410", resp.StatusCode, body)
 	}
 }
 
@@ -516,4 +546,162 @@ func TestErrorFrameNamesRequest(t *testing.T) {
 	if d.Code != "unknown_type" || d.Request != "no_such_frame" {
 		t.Fatalf("error frame: %s", e.Data)
 	}
+}
+
+// callCommand runs a slash command in a room through the API.
+func (f *callFixture) callCommand(t *testing.T, user, room, text string) (int, commandResult, apiErr) {
+	t.Helper()
+	resp := f.ts.request("POST", "/api/v1/channels/"+room+"/commands", f.tokens[user], map[string]string{"command": text})
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	var res commandResult
+	var e apiErr
+	if resp.StatusCode == 200 {
+		json.Unmarshal(b, &res)
+	} else {
+		json.Unmarshal(b, &e)
+	}
+	return resp.StatusCode, res, e
+}
+
+type apiErr struct {
+	Error string `json:"error"`
+	Code  string `json:"code"`
+}
+
+// joinedCall is the call a call_joined frame names.
+func joinedCall(t *testing.T, j hub.Frame) callView {
+	t.Helper()
+	if j.Type != "call_joined" {
+		t.Fatalf("join: %s %s", j.Type, j.Data)
+	}
+	var v struct{ Call callView }
+	json.Unmarshal(j.Data, &v)
+	return v.Call
+}
+
+func TestCallLeaveAndEndCommands(t *testing.T) {
+	f := newCallFixture(t)
+	ann, ben := f.peer(t, "ann"), f.peer(t, "ben")
+	call := joinedCall(t, ann.join(f.channel, true, false))
+	joinedCall(t, ben.join(f.channel, true, false))
+
+	// /call leave answers the action the web client carries out on its
+	// websocket; doing so takes ben out of the call.
+	status, res, e := f.callCommand(t, "ben", f.channel, "/call leave")
+	if status != 200 || res.Action != "call_leave" || !res.Ephemeral {
+		t.Fatalf("/call leave: %d %+v %+v", status, res, e)
+	}
+	ben.send(res.Action, nil)
+	if left := ann.eventWith("call_participant_left", f.users["ben"].ID, 10*time.Second); !strings.Contains(string(left), call.ID) {
+		t.Fatalf("ben left another call: %s", left)
+	}
+
+	// /call end by someone who is not the host is refused, clearly, and the
+	// call runs on.
+	status, _, e = f.callCommand(t, "ben", f.channel, "/call end")
+	if status != 403 || e.Code != "not_host" || !strings.Contains(e.Error, "only the host or an admin") {
+		t.Fatalf("/call end by a non-host: %d %+v", status, e)
+	}
+	f.ts.mustDo("GET", "/api/v1/channels/"+f.channel+"/call", f.tokens["ben"], nil, nil, 200)
+
+	// The host's /call end ends it for everyone.
+	status, res, e = f.callCommand(t, "ann", f.channel, "/call end")
+	if status != 200 || !strings.Contains(res.Text, "ended for everyone") {
+		t.Fatalf("/call end by the host: %d %+v %+v", status, res, e)
+	}
+	if d := ann.eventWith("call_ended_for_you", call.ID, 10*time.Second); !strings.Contains(string(d), `"host"`) {
+		t.Fatalf("ann's call_ended_for_you: %s", d)
+	}
+	ben.eventWith("call_ended", call.ID, 10*time.Second)
+	f.ts.mustDo("GET", "/api/v1/channels/"+f.channel+"/call", f.tokens["ben"], nil, nil, 404)
+	if status, res, _ := f.callCommand(t, "ann", f.channel, "/call end"); status != 200 || !strings.Contains(res.Text, "No call is running") {
+		t.Fatalf("/call end with no call: %d %+v", status, res)
+	}
+}
+
+func TestSecondCallStartJoinsTheRunningCall(t *testing.T) {
+	f := newCallFixture(t)
+	status, res, e := f.callCommand(t, "ann", f.channel, "/call start Planning")
+	if status != 200 || res.Action != "call_join" || res.Title != "Planning" {
+		t.Fatalf("first /call start: %d %+v %+v", status, res, e)
+	}
+	ann, ben := f.peer(t, "ann"), f.peer(t, "ben")
+	first := joinedCall(t, ann.join(f.channel, true, false))
+
+	// A second start joins the running call: no new title, no second call.
+	status, res, e = f.callCommand(t, "ben", f.channel, "/call start Another")
+	if status != 200 || res.Action != "call_join" || res.Title != "" || !strings.Contains(res.Text, "already running") {
+		t.Fatalf("second /call start: %d %+v %+v", status, res, e)
+	}
+	second := joinedCall(t, ben.join(f.channel, true, false))
+	if second.ID != first.ID || second.HostID != f.users["ann"].ID || len(second.Participants) != 2 {
+		t.Fatalf("ben is in call %s (host %s, %d people), want ann's call %s", second.ID, second.HostID, len(second.Participants), first.ID)
+	}
+
+	ben.send("call_leave", nil)
+	ann.send("call_leave", nil)
+	ben.eventWith("call_ended", first.ID, 10*time.Second)
+	var log struct{ Calls []*store.Call }
+	f.ts.mustDo("GET", "/api/v1/channels/"+f.channel+"/calls", f.tokens["ben"], nil, &log, 200)
+	if len(log.Calls) != 1 || log.Calls[0].ID != first.ID || len(log.Calls[0].Attendees) != 2 {
+		t.Fatalf("the room's calls: %+v, want one call with both", log.Calls)
+	}
+	var posts struct{ Posts []*postView }
+	f.ts.mustDo("GET", "/api/v1/channels/"+f.channel+"/posts", f.tokens["ben"], nil, &posts, 200)
+	n := 0
+	for _, p := range posts.Posts {
+		if p.Type == "call" {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Fatalf("%d call messages in the room, want 1", n)
+	}
+}
+
+func TestCallInADiscussion(t *testing.T) {
+	f := newCallFixture(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var disc store.Channel
+	f.ts.mustDo("POST", "/api/v1/channels", f.tokens["ann"], map[string]any{"type": "discussion", "parent_id": f.channel,
+		"display_name": "Release plan", "user_ids": []string{f.users["ben"].ID}}, &disc, 201)
+
+	status, res, e := f.callCommand(t, "ann", disc.ID, "/call start Release check")
+	if status != 200 || res.Action != "call_join" || res.Title != "Release check" {
+		t.Fatalf("/call start in a discussion: %d %+v %+v", status, res, e)
+	}
+	ann, ben := f.peer(t, "ann"), f.peer(t, "ben")
+	call := joinedCall(t, ann.join(disc.ID, true, false))
+	if call.ChannelID != disc.ID || call.HostID != f.users["ann"].ID {
+		t.Fatalf("the discussion's call: %+v", call)
+	}
+	ann.publish(ctx)
+	if c := joinedCall(t, ben.join(disc.ID, false, false)); c.ID != call.ID {
+		t.Fatalf("ben joined call %s, want %s", c.ID, call.ID)
+	}
+	waitFor(t, "ben hears ann in the discussion's call", 10*time.Second, ben.heard(ann.pid, "mic", 10))
+
+	// The call message is in the discussion, not in its parent room.
+	callPosts := func(room string) []callProps {
+		var list struct{ Posts []*postView }
+		f.ts.mustDo("GET", "/api/v1/channels/"+room+"/posts", f.tokens["ben"], nil, &list, 200)
+		var out []callProps
+		for _, p := range list.Posts {
+			if p.Type == "call" {
+				var props callProps
+				json.Unmarshal(p.Props, &props)
+				out = append(out, props)
+			}
+		}
+		return out
+	}
+	if got := callPosts(disc.ID); len(got) != 1 || got[0].CallID != call.ID {
+		t.Fatalf("the discussion's call messages: %+v, want one for call %s", got, call.ID)
+	}
+	if got := callPosts(f.channel); len(got) != 0 {
+		t.Fatalf("the parent room has call messages: %+v", got)
+	}
+	f.ts.mustDo("GET", "/api/v1/channels/"+f.channel+"/call", f.tokens["ben"], nil, nil, 404)
 }

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"sort"
 	"sync"
 	"time"
 
@@ -73,6 +74,9 @@ type ringEvent struct {
 	State     string    `json:"state"`
 	ExpiresAt time.Time `json:"expires_at"`
 	TimeoutS  int       `json:"timeout_s"`
+	// RemainingMS is set in the websocket hello only: how long the ring
+	// has left on the server clock, whatever the device's clock says.
+	RemainingMS int64 `json:"remaining_ms,omitempty"`
 }
 
 func (r *ring) event() ringEvent {
@@ -166,6 +170,25 @@ func (s *Server) postAs(ctx context.Context, userID, channelID string, np store.
 	if _, err := s.post(ctx, u, rm, np); err != nil {
 		s.log.Warn("post for ringing", "err", err)
 	}
+}
+
+// incomingRings lists the rings still calling a user, for the hello of a
+// device that connects after the ring started, so that it rings too.
+func (s *Server) incomingRings(userID string) []ringEvent {
+	now := s.clock.Now()
+	s.ringer.mu.Lock()
+	defer s.ringer.mu.Unlock()
+	out := []ringEvent{}
+	for _, r := range s.ringer.rings {
+		if r.calleeID != userID || r.state != ringCalling {
+			continue
+		}
+		ev := r.event()
+		ev.RemainingMS = max(r.expires.Sub(now).Milliseconds(), 1)
+		out = append(out, ev)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ExpiresAt.Before(out[j].ExpiresAt) })
+	return out
 }
 
 // ringFor returns the ringing call of a DM for the callee, if any.

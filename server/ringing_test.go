@@ -127,10 +127,17 @@ func TestRingTimeoutIsMissed(t *testing.T) {
 	if posts.Posts[0].Type != "call_missed" {
 		t.Fatalf("newest DM post is %q, want call_missed", posts.Posts[0].Type)
 	}
+	var dm *store.SidebarChannel
 	for _, c := range sb.Channels {
-		if c.ID == f.dm && c.MentionCount < 1 {
-			t.Fatalf("missed call is not a mention: %+v", c)
+		if c.ID == f.dm {
+			dm = c
 		}
+	}
+	if dm == nil {
+		t.Fatalf("the DM %s is missing from the callee's sidebar", f.dm)
+	}
+	if dm.Unread < 1 || dm.MentionCount < 1 {
+		t.Fatalf("missed call is not unread and a mention for the callee: unread %d, mentions %d", dm.Unread, dm.MentionCount)
 	}
 }
 
@@ -220,5 +227,108 @@ func TestRingAcceptJoinsAndNoRingOutsideDMs(t *testing.T) {
 			t.Fatal("a group DM rang")
 		}
 	case <-time.After(300 * time.Millisecond):
+	}
+}
+
+func TestRingCancelledWhenCallerLeaves(t *testing.T) {
+	f := newRingFixture(t)
+	ben1 := newCallPeer(t, f.ts, "ben1", f.benT)
+	ben2 := newCallPeer(t, f.ts, "ben2", f.ts.login("ben"))
+	ann := newCallPeer(t, f.ts, "ann", f.annT)
+	ann.join(f.dm, true, false)
+	ben1.event("call_ringing")
+	ben2.event("call_ringing")
+	if st := ringState(t, ann); st.State != ringCalling {
+		t.Fatalf("caller state %s", st.State)
+	}
+
+	// The caller gives up before anyone answers: the ring is cancelled
+	// everywhere, on both of the callee's devices and at the caller.
+	ann.send("call_leave", nil)
+	for _, p := range []*callPeer{ben1, ben2, ann} {
+		if st := ringState(t, p); st.State != ringCancelled {
+			t.Fatalf("%s sees %s, want cancelled", p.name, st.State)
+		}
+	}
+	ann.event("call_ended")
+
+	// The timeout passing later changes nothing: no "missed", no notice.
+	f.clock.Advance(time.Minute)
+	for _, p := range []*callPeer{ben1, ben2, ann} {
+		noFrame(t, p, "call_ring_state", 300*time.Millisecond)
+	}
+	var posts struct{ Posts []*postView }
+	f.ts.mustDo("GET", "/api/v1/channels/"+f.dm+"/posts", f.benT, nil, &posts, 200)
+	for _, p := range posts.Posts {
+		if p.Type == "call_missed" {
+			t.Fatalf("a cancelled call left a missed-call notice: %+v", p)
+		}
+	}
+}
+
+// noFrame fails if a frame of the type arrives within d.
+func noFrame(t *testing.T, p *callPeer, typ string, d time.Duration) {
+	t.Helper()
+	timeout := time.After(d)
+	for {
+		select {
+		case fr, ok := <-p.events:
+			if !ok {
+				return
+			}
+			if fr.Type == typ {
+				t.Fatalf("%s: unexpected %s: %s", p.name, typ, fr.Data)
+			}
+		case <-timeout:
+			return
+		}
+	}
+}
+
+func TestRingReachesADeviceThatConnectsLater(t *testing.T) {
+	f := newRingFixture(t)
+	ben1 := newCallPeer(t, f.ts, "ben1", f.benT)
+	ann := newCallPeer(t, f.ts, "ann", f.annT)
+	ann.join(f.dm, true, false)
+	var ringing ringEvent
+	json.Unmarshal(ben1.event("call_ringing").Data, &ringing)
+	ringState(t, ann)
+
+	// Ten seconds into the ring, ben opens the app on another device: its
+	// hello carries the ring with the time it has left.
+	f.clock.Advance(10 * time.Second)
+	helloOf := func(p *callPeer) []ringEvent {
+		t.Helper()
+		var hello struct {
+			Rings []ringEvent `json:"rings"`
+		}
+		if err := json.Unmarshal(p.event("hello").Data, &hello); err != nil {
+			t.Fatal(err)
+		}
+		return hello.Rings
+	}
+	ben2 := newCallPeer(t, f.ts, "ben2", f.ts.login("ben"))
+	rings := helloOf(ben2)
+	if len(rings) != 1 {
+		t.Fatalf("the late device's hello has %d rings, want 1: %+v", len(rings), rings)
+	}
+	r := rings[0]
+	if r.CallID != ringing.CallID || r.ChannelID != f.dm || r.CallerID != f.ann.ID || r.CalleeID != f.ben.ID ||
+		r.State != ringCalling || !r.ExpiresAt.Equal(ringing.ExpiresAt) || r.RemainingMS != 20_000 {
+		t.Fatalf("ring in the hello %+v, want call %s expiring at %v with 20000 ms left", r, ringing.CallID, ringing.ExpiresAt)
+	}
+	// The caller's own devices are not rung.
+	if rings := helloOf(newCallPeer(t, f.ts, "ann2", f.ts.login("ann"))); len(rings) != 0 {
+		t.Fatalf("the caller's hello has rings: %+v", rings)
+	}
+
+	// The late device hears the end of the ring like the others, and once
+	// the ring is over a new device's hello has none.
+	f.clock.Advance(20 * time.Second)
+	if st := ringState(t, ben2); st.State != ringMissed {
+		t.Fatalf("late device sees %s, want missed", st.State)
+	}
+	if rings := helloOf(newCallPeer(t, f.ts, "ben3", f.ts.login("ben"))); len(rings) != 0 {
+		t.Fatalf("a hello after the ring ended has rings: %+v", rings)
 	}
 }

@@ -30,7 +30,7 @@ func (s *Server) websocket(w http.ResponseWriter, r *http.Request, p *principal)
 	// hub's lock together with adding the client, so two connections cannot
 	// both take the last place.
 	c := s.hub.NewClient(p.User.ID, p.SessionHash)
-	hello := map[string]any{"user": p.User, "server_time": time.Now().UTC()}
+	hello := map[string]any{"user": p.User, "server_time": time.Now().UTC(), "rings": s.incomingRings(p.User.ID)}
 	if err := s.hub.Register(c, since, hello); err != nil {
 		if errors.Is(err, hub.ErrTooManyClients) {
 			s.metrics.rateLimited.WithLabelValues("ws_connections").Inc()

@@ -102,6 +102,18 @@ test('a channel call: audio both ways, the live card, screen share, hands, react
   assert.match(await log.textContent(), /Started by\s*alice/);
   await roomLog(pb).locator('.call-card-ended').waitFor();
 
+  // The room's call history lists the call with its attendees.
+  await pa.getByRole('button', { name: 'Call history' }).click();
+  const history = pa.getByRole('complementary', { name: 'Calls' });
+  const entry = history.getByRole('list', { name: 'Past calls' }).getByRole('listitem').first();
+  await entry.waitFor();
+  for (const u of ['alice', 'bob', 'carol']) await entry.locator(`[data-user-id="${apis[u].user.id}"]`).waitFor();
+  const entryText = await entry.textContent();
+  assert.match(entryText, /Started by\s*alice/);
+  for (const u of ['alice', 'bob', 'carol']) assert.match(entryText, new RegExp(u), `the call history lists ${u}`);
+  assert.equal(await history.getByRole('list', { name: 'Past calls' }).locator(':scope > li').count(), 1, 'one past call');
+  await screenshot(pa, 'call-history');
+
   for (const page of [pa, pb, pc]) assert.deepEqual(page.problems, [], 'no page errors or CSP violations');
 });
 
@@ -179,7 +191,25 @@ test('DM calls ring on every device: accepted, declined with a reply posted in t
   await roomLog(pa).locator('article.post', { hasText: 'Driving, back at six' }).waitFor();
   await pa.locator('.room-call-bar.is-declined').getByText('Declined').waitFor();
 
-  for (const page of [pa, pb, pb2]) assert.deepEqual(page.problems, [], 'no page errors or CSP violations');
+  // A fourth time bob opens the app on a third device while it rings: it
+  // rings there too. Then alice gives up first: her Cancel stops the ring
+  // on all of bob's devices.
+  await pa.locator('.room-call-bar.is-declined').getByRole('button', { name: 'Call again' }).click();
+  await preflight(pa, 'Call');
+  await popup.waitFor();
+  await popup2.waitFor();
+  const pb3 = await newPage(browser);
+  await login(pb3, server.url, 'bob', passwords.bob);
+  const popup3 = pb3.getByRole('alertdialog', { name: 'alice' });
+  await popup3.waitFor();
+  await pa.locator('.room-call-bar.is-calling').getByRole('button', { name: 'Cancel' }).click();
+  await popup.waitFor({ state: 'detached' });
+  await popup2.waitFor({ state: 'detached' });
+  await popup3.waitFor({ state: 'detached' });
+  await sidebarOf(pb2).locator(`a.room-link.is-ringing[data-channel-id="${dm.id}"]`).waitFor({ state: 'detached' });
+  await pa.locator('.call-widget').waitFor({ state: 'hidden' });
+
+  for (const page of [pa, pb, pb2, pb3]) assert.deepEqual(page.problems, [], 'no page errors or CSP violations');
 });
 
 test('a DM call nobody answers: Call again and a missed call; a full call and a call link you may not use', async () => {

@@ -224,6 +224,13 @@ test('hostile names, headers, messages, file names, call titles and command repl
   await callView(pm).getByRole('toolbar', { name: 'Call controls' }).getByRole('button', { name: 'Leave call' }).click();
   await shows(roomLog(pa).locator('.call-card-ended'), `Call ended: ${IMG}`);
   await assertInert(pa, 'ended call card');
+  // So does the room's call history, with the starter's hostile name.
+  await pa.getByRole('button', { name: 'Call history' }).click();
+  const history = pa.getByRole('complementary', { name: 'Calls' });
+  await shows(history, IMG);
+  await assertInert(pa, 'call history');
+  await history.getByRole('button', { name: 'Close calls' }).click();
+  await history.waitFor({ state: 'hidden' });
 
   // Mallory rings alice from their DM: the popup names her by her display name.
   await openRoom(pm, dm.id);

@@ -428,8 +428,9 @@ export class Calls extends Emitter {
 
   // ---------- Events ----------
 
-  onHello() {
+  onHello(data) {
     this.hellos += 1;
+    if (!this.popoutMode && Array.isArray(data.rings)) this.syncRings(data.rings);
     const s = this.session;
     if (!s || s.ended) return;
     if (s.hello === 0 && s.phase === 'joining') {
@@ -438,6 +439,14 @@ export class Calls extends Emitter {
     }
     // A new connection: the server took us out of the call with the old one.
     if (s.hello < this.hellos) this.rejoin(s);
+  }
+
+  /** syncRings rings for the calls still ringing this user, named once their callers are known. */
+  async syncRings(list) {
+    const rings = list.filter((ev) => ev?.call_id && ev.callee_id === this.state.me.id);
+    const callers = rings.map((ev) => ev.caller_id);
+    if (this.state.missingUsers(callers).length) await this.ui.ensureUsers?.(callers)?.catch(() => {});
+    this.incoming.sync(rings);
   }
 
   async rejoin(s) {

@@ -17,6 +17,7 @@ import { roomView } from './room-view.js';
 import { threadPanel } from './thread-panel.js';
 import { membersPanel } from './members-panel.js';
 import { searchPanel } from './search-panel.js';
+import { callsPanel } from './calls-panel.js';
 import { createTeamDialog } from './create-team-dialog.js';
 import { createChannelDialog } from './create-channel-dialog.js';
 import { browseChannelsDialog } from './browse-channels-dialog.js';
@@ -503,6 +504,20 @@ export class Chat {
       return;
     }
     const panel = membersPanel({ chat: this, channel: c, onClose: () => this.closePanel() });
+    this.setPanel(panel);
+    panel.focus();
+    await panel.load();
+  }
+
+  /** openCalls toggles the room's call history in the right panel. */
+  async openCalls() {
+    const c = this.channel;
+    if (!c) return;
+    if (this.panel?.kind === 'calls' && this.panel.channelId === c.id) {
+      this.closePanel();
+      return;
+    }
+    const panel = callsPanel({ chat: this, channel: c, onClose: () => this.closePanel() });
     this.setPanel(panel);
     panel.focus();
     await panel.load();

@@ -12,16 +12,17 @@ import { Ringer } from './ringer.js';
 
 const REPLIES = ["Can't talk now, I'll call you back.", 'On my way.', 'In a meeting. Text me?'];
 
-/** incomingCalls returns {ring(event), update(event), clearStale(), destroy()}. */
+/** incomingCalls returns {ring(event), update(event), sync(events), clearStale(), destroy()}. */
 export function incomingCalls({ calls, state }) {
   const rings = new Map(); // call id → {event, node, timer}
+  const ended = new Set(); // rings over or dismissed here: a later hello must not restart them
   const ringer = new Ringer('incoming');
   const stack = el('div', { class: 'ring-stack', 'aria-live': 'assertive' });
   document.body.append(stack);
 
   function ring(ev) {
     if (!ev?.call_id || ev.callee_id !== state.me.id || ev.state !== 'calling') return;
-    if (rings.has(ev.call_id)) return;
+    if (rings.has(ev.call_id) || ended.has(ev.call_id)) return;
     const entry = { event: ev, node: null, timer: null };
     rings.set(ev.call_id, entry);
     entry.node = popup(ev);
@@ -29,7 +30,8 @@ export function incomingCalls({ calls, state }) {
     state.setRinging?.(ev.channel_id, true);
     // The server ends the ring on its clock; this is only a safety net for
     // a lost event.
-    const ms = Math.max(5000, Date.parse(ev.expires_at) - Date.now() + 5000) || (ev.timeout_s + 5) * 1000;
+    const left = ev.remaining_ms > 0 ? ev.remaining_ms : Date.parse(ev.expires_at) - Date.now();
+    const ms = Math.max(5000, left + 5000) || (ev.timeout_s + 5) * 1000;
     entry.timer = setTimeout(() => remove(ev.call_id), Math.min(ms, 15 * 60 * 1000));
     ringer.start();
     requestAnimationFrame(() => entry.node.querySelector('.ring-accept')?.focus({ preventScroll: true }));
@@ -48,7 +50,9 @@ export function incomingCalls({ calls, state }) {
   }
 
   function update(ev) {
-    if (ev.state !== 'calling') remove(ev.call_id);
+    if (ev.state === 'calling') return;
+    ended.add(ev.call_id);
+    remove(ev.call_id);
   }
 
   function popup(ev) {
@@ -120,6 +124,7 @@ export function incomingCalls({ calls, state }) {
       remove(ev.call_id);
     }
     function doDismiss() {
+      ended.add(ev.call_id);
       calls.socket.send('call_ring_dismiss', { call_id: ev.call_id });
       remove(ev.call_id);
     }
@@ -129,6 +134,16 @@ export function incomingCalls({ calls, state }) {
   return {
     ring,
     update,
+    /**
+     * sync takes the rings a websocket hello lists (those still calling
+     * this user): a device that connects mid-ring rings too, and a ring
+     * that ended while the connection was down stops.
+     */
+    sync(list) {
+      const live = new Set(list.map((ev) => ev.call_id));
+      for (const id of [...rings.keys()]) if (!live.has(id)) remove(id);
+      for (const ev of list) ring(ev);
+    },
     /** clearStale drops rings the server no longer knows (an answer of no_ring). */
     clearStale() {
       for (const [id, entry] of rings) {

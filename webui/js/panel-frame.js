@@ -1,6 +1,6 @@
 // panel-frame.js is the frame every right-hand panel (thread, members,
-// search results) shares: a heading with an optional subtitle and a close
-// button, and a scrolling body.
+// search results, call history) shares: a heading with an optional subtitle
+// and a close button, and a scrolling body.
 import { el, uid } from './dom.js';
 import { icon } from './icons.js';
 

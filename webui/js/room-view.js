@@ -1,7 +1,7 @@
-// room-view.js is an open room: its header (name, topic, members button),
-// the message list, and at the bottom the composer, a "join" bar for a
-// public channel you only read, or a read-only banner once archived. Files
-// dropped anywhere on the room are attached to the composer.
+// room-view.js is an open room: its header (name, topic, call, call history
+// and members buttons), the message list, and at the bottom the composer, a
+// "join" bar for a public channel you only read, or a read-only banner once
+// archived. Files dropped anywhere on the room are attached to the composer.
 import * as api from './api.js';
 import { el } from './dom.js';
 import { icon } from './icons.js';
@@ -58,6 +58,13 @@ export function roomView({ chat, channel, member }) {
     class: 'header-button',
     onclick: () => chat.openMembers(),
   }, icon('users', { size: 16 }), el('span', { class: 'header-count' }));
+  const historyButton = el('button', {
+    type: 'button',
+    class: 'header-button header-history',
+    'aria-label': 'Call history',
+    title: 'Past calls in this room',
+    onclick: () => chat.openCalls(),
+  }, icon('clock', { size: 16 }));
   const call = callButton({ calls: chat.calls, channel: c });
   // No call button where an admin turned calls off for this kind of room;
   // it comes and goes live with the settings_changed event.
@@ -75,6 +82,7 @@ export function roomView({ chat, channel, member }) {
   const header = el('div', { class: 'room-header' },
     el('div', { class: 'room-heading' }, title, topic),
     call.node,
+    historyButton,
     membersButton,
     menuButton);
 

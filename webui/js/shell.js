@@ -1,8 +1,8 @@
 // shell.js is the signed-in app frame: the sidebar on the left, the main
 // pane (top bar with the room header and search, then the open room) and
-// the right panel (thread, members, search results). Under 768 px the
-// sidebar becomes a drawer opened from the top bar and the right panel
-// covers the screen.
+// the right panel (thread, members, search results, call history). Under
+// 768 px the sidebar becomes a drawer opened from the top bar and the right
+// panel covers the screen.
 import { el, uid } from './dom.js';
 import { icon } from './icons.js';
 import { sidebar } from './sidebar.js';
@@ -139,7 +139,7 @@ export function shellView({ siteName, user, socket, onLogout, onReconnectNow }) 
     const had = panelSlot.contains(document.activeElement);
     panelSlot.replaceChildren(...(panel ? [panel.node] : []));
     panelSlot.hidden = !panel;
-    panelSlot.setAttribute('aria-label', panel ? { thread: 'Thread', members: 'Members', search: 'Search results' }[panel.kind] || 'Details' : 'Details');
+    panelSlot.setAttribute('aria-label', panel ? { thread: 'Thread', members: 'Members', search: 'Search results', calls: 'Calls' }[panel.kind] || 'Details' : 'Details');
     node.classList.toggle('has-panel', Boolean(panel));
     node.classList.toggle(`has-panel-thread`, panel?.kind === 'thread');
     // On a phone the panel covers the room: keep the room out of the tab order.
