@@ -186,6 +186,16 @@ func TestHealthAndUI(t *testing.T) {
 		!strings.Contains(h.Get("Content-Security-Policy"), "frame-ancestors 'self'") || h.Get("Referrer-Policy") == "" {
 		t.Fatalf("security headers missing: %v", h)
 	}
+	// No inline script or eval may run, whatever gets into a page.
+	csp := h.Get("Content-Security-Policy")
+	for _, d := range strings.Split(csp, ";") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(d), "script-src "); ok && v != "'self'" {
+			t.Fatalf("script-src %s, want 'self' alone", v)
+		}
+	}
+	if strings.Contains(csp, "unsafe-inline") || strings.Contains(csp, "unsafe-eval") || strings.Contains(csp, "unsafe-hashes") {
+		t.Fatalf("CSP allows inline code: %s", csp)
+	}
 	etag := h.Get("ETag")
 	req, _ := http.NewRequest("GET", ts.URL+"/", nil)
 	req.Header.Set("If-None-Match", etag)
