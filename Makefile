@@ -20,6 +20,6 @@ build-arm64:
 footprint:
 	bash scripts/footprint.sh
 
-# Every fuzz target for a short while (FUZZTIME=10m for a long run).
+# Every fuzz target for a short while (FUZZTIME=1h for the long run).
 fuzz:
 	bash scripts/fuzz.sh

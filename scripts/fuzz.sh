@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every Go fuzz target (every func Fuzz* in a _test.go file: a new one
 # is picked up without being listed) for FUZZTIME (default 5s) each.
-#   FUZZTIME=10m bash scripts/fuzz.sh    # a long run, as in docs/RELIABILITY.md
+#   FUZZTIME=1h bash scripts/fuzz.sh     # the long run of docs/RELIABILITY.md
 # Each input that finds new code is minimised with at most FUZZMINIMIZE runs
 # (default 10x; Go's own default, 60 s per input, leaves the slow targets (a
 # real server, a recorder) no time to fuzz in a short run). A failing input

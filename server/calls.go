@@ -264,6 +264,7 @@ func (s *Server) enterCall(ctx context.Context, u *store.User, channelID, title 
 	if len(cl.members) >= s.settingInt("max_call_participants") {
 		cl.mu.Unlock()
 		s.calls.mu.Unlock()
+		s.metrics.callFull.Inc()
 		return nil, errCallFull
 	}
 	m.id, m.userID, m.call, m.joinedAt = store.NewID(), u.ID, cl, time.Now().UTC()

@@ -688,6 +688,7 @@ func TestPostRateLimit(t *testing.T) {
 	f := newChatFixture(t)
 	// 60 posts at once: the burst is 20, refilled at 5 a second, so however
 	// slowly the machine serves them, some must be refused.
+	before := f.ts.rateLimited("post")
 	var wg sync.WaitGroup
 	var limited atomic.Int32
 	for range 60 {
@@ -705,10 +706,14 @@ func TestPostRateLimit(t *testing.T) {
 	if limited.Load() == 0 {
 		t.Fatal("60 posts at once were never rate limited")
 	}
+	if got := f.ts.rateLimited("post") - before; got != float64(limited.Load()) {
+		t.Fatalf(`calls_rate_limited_total{limit="post"} went up by %v, want %d`, got, limited.Load())
+	}
 }
 
 func TestWebsocketAbuseLimits(t *testing.T) {
 	f := newChatFixture(t)
+	beforeConns, beforeFrames, beforeDropped := f.ts.rateLimited("ws_connections"), f.ts.rateLimited("ws_frames"), f.ts.metric("calls_websocket_dropped_total")
 	// Too many connections of one user are refused.
 	var conns []*websocket.Conn
 	for i := 0; i < MaxClientsPerUser; i++ {
@@ -720,6 +725,9 @@ func TestWebsocketAbuseLimits(t *testing.T) {
 	}
 	if _, err := f.ts.dialWS(f.bobT, ""); err == nil {
 		t.Fatalf("connection %d accepted", MaxClientsPerUser+1)
+	}
+	if got := f.ts.rateLimited("ws_connections") - beforeConns; got != 1 {
+		t.Fatalf(`calls_rate_limited_total{limit="ws_connections"} went up by %v, want 1`, got)
 	}
 	for _, c := range conns {
 		c.CloseNow()
@@ -744,5 +752,12 @@ func TestWebsocketAbuseLimits(t *testing.T) {
 	// Cut off either for flooding or because the answers piled up unread.
 	if !strings.Contains(err.Error(), "flooding") && !strings.Contains(err.Error(), "too slow") {
 		t.Fatalf("flooding client: %v", err)
+	}
+	if strings.Contains(err.Error(), "flooding") {
+		if f.ts.rateLimited("ws_frames") == beforeFrames {
+			t.Fatal(`cut off for flooding, but calls_rate_limited_total{limit="ws_frames"} did not go up`)
+		}
+	} else if f.ts.metric("calls_websocket_dropped_total") == beforeDropped {
+		t.Fatal("dropped as too slow, but calls_websocket_dropped_total did not go up")
 	}
 }

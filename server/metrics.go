@@ -21,6 +21,7 @@ type metrics struct {
 	wsRejected    prometheus.Counter
 	loginFailures prometheus.Counter
 	rateLimited   *prometheus.CounterVec
+	callFull      prometheus.Counter
 }
 
 func newMetrics(s *Server) *metrics {
@@ -43,8 +44,9 @@ func newMetrics(s *Server) *metrics {
 		rateLimited: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "calls_rate_limited_total", Help: "Requests refused by a rate limit, by limit.",
 		}, []string{"limit"}),
+		callFull: prometheus.NewCounter(prometheus.CounterOpts{Name: "calls_call_full_total", Help: "Call joins (websocket or WHIP) refused because the call had max_call_participants."}),
 	}
-	m.reg.MustRegister(m.httpRequests, m.httpDuration, m.dbDuration, m.wsDropped, m.wsRejected, m.loginFailures, m.rateLimited,
+	m.reg.MustRegister(m.httpRequests, m.httpDuration, m.dbDuration, m.wsDropped, m.wsRejected, m.loginFailures, m.rateLimited, m.callFull,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "calls_websocket_clients", Help: "Connected websocket clients."},
 			func() float64 { return float64(s.hub.Count()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "calls_active_calls", Help: "Calls running now."},

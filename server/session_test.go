@@ -86,6 +86,7 @@ func TestAuthScenarios(t *testing.T) {
 func TestLoginRateLimit(t *testing.T) {
 	ts := startServer(t)
 	ts.addUser("victim", store.RoleMember)
+	beforeAccount, beforeIP := ts.rateLimited("login_account"), ts.rateLimited("login_ip")
 	// The account locks after repeated failures even though the IP limit is
 	// higher, and the right password is then refused too, with Retry-After.
 	var last *http.Response
@@ -98,6 +99,9 @@ func TestLoginRateLimit(t *testing.T) {
 	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" {
 		t.Fatalf("after 11 failures: status %d Retry-After %q, want 429 with Retry-After", resp.StatusCode, resp.Header.Get("Retry-After"))
 	}
+	if ts.rateLimited("login_account") == beforeAccount {
+		t.Fatal(`calls_rate_limited_total{limit="login_account"} did not go up`)
+	}
 	// Per IP: 20 attempts in a burst, whatever the account.
 	var status int
 	for i := 0; i < 25; i++ {
@@ -107,6 +111,9 @@ func TestLoginRateLimit(t *testing.T) {
 	}
 	if status != http.StatusTooManyRequests {
 		t.Fatalf("25 attempts from one IP: last status %d, want 429", status)
+	}
+	if ts.rateLimited("login_ip") == beforeIP {
+		t.Fatal(`calls_rate_limited_total{limit="login_ip"} did not go up`)
 	}
 }
 
@@ -178,6 +185,16 @@ func TestHealthAndUI(t *testing.T) {
 	if !strings.Contains(h.Get("Content-Security-Policy"), "script-src 'self'") || h.Get("X-Content-Type-Options") != "nosniff" ||
 		!strings.Contains(h.Get("Content-Security-Policy"), "frame-ancestors 'self'") || h.Get("Referrer-Policy") == "" {
 		t.Fatalf("security headers missing: %v", h)
+	}
+	// No inline script or eval may run, whatever gets into a page.
+	csp := h.Get("Content-Security-Policy")
+	for _, d := range strings.Split(csp, ";") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(d), "script-src "); ok && v != "'self'" {
+			t.Fatalf("script-src %s, want 'self' alone", v)
+		}
+	}
+	if strings.Contains(csp, "unsafe-inline") || strings.Contains(csp, "unsafe-eval") || strings.Contains(csp, "unsafe-hashes") {
+		t.Fatalf("CSP allows inline code: %s", csp)
 	}
 	etag := h.Get("ETag")
 	req, _ := http.NewRequest("GET", ts.URL+"/", nil)

@@ -73,6 +73,7 @@ func (s *Server) setupStatus(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) setup(w http.ResponseWriter, r *http.Request) {
 	if ok, wait := s.loginIP.Allow(clientIP(r)); !ok {
+		s.metrics.rateLimited.WithLabelValues("login_ip").Inc()
 		s.writeError(w, r, &apiError{Status: http.StatusTooManyRequests, Code: "rate_limited",
 			Message: "too many attempts; try again later", RetryAfter: wait})
 		return

@@ -9,10 +9,13 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/pion/webrtc/v3"
+
+	"calls/server/sfu"
 )
 
 // streamPeer is a WHIP or WHEP client on pion, as OBS or a player would be:
@@ -394,6 +397,93 @@ func TestWHEPPlaysAParticipant(t *testing.T) {
 	if status, e := other.post("/api/v1/channels/" + f.channel + "/call/whep/" + cat.pid); status != 409 || e.Code != "nothing_to_play" {
 		t.Fatalf("WHEP of a silent participant: %d %+v, want 409 nothing_to_play", status, e)
 	}
+}
+
+// TestWHEPTrickle: a WHEP player that trickles (RFC 9725 section 4.3), as
+// players do that do not wait for gathering: its offer carries no
+// candidates, and each one follows in a PATCH with the session's ETag. The
+// player also ignores the candidates in the server's answer, so ICE can
+// only start from the server's side, towards the candidates that came by
+// PATCH: hearing the audio proves the server used them.
+func TestWHEPTrickle(t *testing.T) {
+	f := newCallFixture(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ann := f.peer(t, "ann")
+	ann.join(f.channel, true, false)
+	ann.publish(ctx)
+	cl := f.ts.runningCall(f.channel)
+	waitFor(t, "ann's audio published", 10*time.Second, func() bool {
+		return slices.ContainsFunc(cl.media.Tracks(), func(tr sfu.TrackInfo) bool { return tr.ParticipantID == ann.pid })
+	})
+
+	player := newStreamPeer(t, f.ts, "player", f.tokens["ben"], false, false)
+	var mu sync.Mutex
+	var cands []string
+	gathered := make(chan struct{})
+	player.pc.OnICECandidate(func(c *webrtc.ICECandidate) {
+		if c == nil {
+			close(gathered)
+			return
+		}
+		mu.Lock()
+		cands = append(cands, "a="+c.ToJSON().Candidate)
+		mu.Unlock()
+	})
+	offer, err := player.pc.CreateOffer(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := player.pc.SetLocalDescription(offer); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(offer.SDP, "a=candidate:") {
+		t.Fatal("the offer already carries candidates")
+	}
+	whep := "/api/v1/channels/" + f.channel + "/call/whep/" + ann.pid
+	resp, answer := f.ts.sdpRequest("POST", whep, player.token, mimeSDP, offer.SDP, nil)
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("WHEP POST of an offer without candidates: %d %s", resp.StatusCode, answer)
+	}
+	location, etag := resp.Header.Get("Location"), resp.Header.Get("ETag")
+	var stripped strings.Builder
+	for _, l := range strings.SplitAfter(answer, "\n") {
+		if !strings.HasPrefix(l, "a=candidate:") && !strings.HasPrefix(l, "a=end-of-candidates") {
+			stripped.WriteString(l)
+		}
+	}
+	if err := player.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: stripped.String()}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-gathered:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the player gathered no candidates")
+	}
+	ufrag := sdpLines(offer.SDP, "a=ice-ufrag:")[0]
+	mu.Lock()
+	frags := slices.Clone(cands)
+	mu.Unlock()
+	if len(frags) == 0 {
+		t.Fatal("no candidates to trickle")
+	}
+	frags = append(frags, "a=end-of-candidates")
+	for _, c := range frags {
+		resp, body := f.ts.sdpRequest("PATCH", location, player.token, mimeSDPFrag, ufrag+"\r\na=mid:0\r\n"+c+"\r\n", map[string]string{"If-Match": etag})
+		if resp.StatusCode != http.StatusNoContent || resp.Header.Get("ETag") != etag {
+			t.Fatalf("PATCH %q: %d ETag %q (want 204, %q) %s", c, resp.StatusCode, resp.Header.Get("ETag"), etag, body)
+		}
+	}
+	// The session is a WHEP one: the same id under the WHIP path is no
+	// session, and an earlier ETag is refused.
+	whipPath := "/api/v1/channels/" + f.channel + "/call/whip/" + path.Base(location)
+	if resp, body := f.ts.sdpRequest("PATCH", whipPath, player.token, mimeSDPFrag, ufrag+"\r\n"+frags[0]+"\r\n", nil); resp.StatusCode != 404 {
+		t.Fatalf("PATCH of the WHEP session under the WHIP path: %d %s", resp.StatusCode, body)
+	}
+	if resp, body := f.ts.sdpRequest("PATCH", location, player.token, mimeSDPFrag, frags[0]+"\r\n", map[string]string{"If-Match": `"not-this-session"`}); resp.StatusCode != 412 {
+		t.Fatalf("PATCH with a stale ETag: %d %s", resp.StatusCode, body)
+	}
+	waitFor(t, "the trickling player hears ann", 15*time.Second, player.heard(ann.pid, "mic", 25))
 }
 
 // offerFor makes a real offer that sends (WHIP) or receives (WHEP) audio.

@@ -101,10 +101,14 @@ func TestWebsocketRefusesForeignOriginAndAnonymous(t *testing.T) {
 	ts.addUser("ann", store.RoleMember)
 	tok := ts.login("ann")
 	ctx := context.Background()
+	before := ts.metric("calls_websocket_rejected_total")
 	h := http.Header{"Authorization": {"Bearer " + tok}, "Origin": {"https://evil.example"}}
 	_, resp, err := websocket.Dial(ctx, strings.Replace(ts.URL, "http", "ws", 1)+"/api/v1/ws", &websocket.DialOptions{HTTPHeader: h})
 	if err == nil || resp == nil || resp.StatusCode != http.StatusForbidden {
 		t.Fatalf("foreign origin: err=%v resp=%v, want 403", err, resp)
+	}
+	if got := ts.metric("calls_websocket_rejected_total") - before; got != 1 {
+		t.Fatalf("calls_websocket_rejected_total went up by %v, want 1", got)
 	}
 	if _, err := ts.dialWS("not-a-token", ""); err == nil {
 		t.Fatal("anonymous websocket accepted")

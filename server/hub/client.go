@@ -157,6 +157,11 @@ func (c *Client) Close(reason string) {
 	if !first {
 		return
 	}
+	// Counted here, once per client, whichever queue or write found it
+	// too slow: a broadcast, a reply, a frame for it alone, a failed write.
+	if reason == ReasonTooSlow && c.hub != nil && c.hub.OnDrop != nil {
+		c.hub.OnDrop(c)
+	}
 	c.mu.Lock()
 	running := c.running
 	c.mu.Unlock()

@@ -46,8 +46,10 @@ type Hub struct {
 	// block for long) after a client of the user connects or leaves.
 	OnPresence func(userID string)
 
-	// OnDrop, when set, is called (outside the lock) for each client dropped
-	// because it could not keep up. The server counts these in /metrics.
+	// OnDrop, when set, is called (outside the lock) once for each client
+	// dropped because it could not keep up: its queue was full (a
+	// broadcast, a reply or a frame for it alone) or a write failed or
+	// timed out. The server counts these in /metrics.
 	OnDrop func(c *Client)
 
 	// PingInterval and PongTimeout, when above zero, replace the package's
@@ -147,10 +149,7 @@ func (h *Hub) Publish(typ string, data any, users []string) (uint64, error) {
 	}
 	h.mu.Unlock()
 	for _, c := range dropped {
-		c.Close(ReasonTooSlow)
-		if h.OnDrop != nil {
-			h.OnDrop(c)
-		}
+		c.Close(ReasonTooSlow) // counts it (OnDrop)
 	}
 	return seq, nil
 }

@@ -377,13 +377,24 @@ func (p *Peer) readSenderRTCP(t *forwardTrack, s *webrtc.RTPSender) {
 		if err != nil {
 			return
 		}
-		for _, pkt := range pkts {
-			switch pkt.(type) {
-			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
-				t.publisher.requestKeyframe(t)
-			}
+		if wantsKeyframe(pkts) {
+			t.publisher.requestKeyframe(t)
 		}
 	}
+}
+
+// wantsKeyframe reports whether RTCP a subscriber sent (one compound packet,
+// as pion's rtcp.Unmarshal returns it) asks for a keyframe: a PLI or a FIR.
+// One request however many the compound holds; requestKeyframe throttles
+// the rest.
+func wantsKeyframe(pkts []rtcp.Packet) bool {
+	for _, pkt := range pkts {
+		switch pkt.(type) {
+		case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
+			return true
+		}
+	}
+	return false
 }
 
 // requestKeyframe asks this (publishing) peer for a keyframe of t, at most

@@ -88,13 +88,9 @@ func New(cfg Config) (*SFU, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	m := &webrtc.MediaEngine{}
-	if err := registerCodecs(m); err != nil {
+	m, ir, err := newMediaEngine()
+	if err != nil {
 		return nil, err
-	}
-	ir := &interceptor.Registry{}
-	if err := webrtc.RegisterDefaultInterceptors(m, ir); err != nil {
-		return nil, fmt.Errorf("sfu: interceptors: %w", err)
 	}
 	lf := pionlog.Factory{Log: cfg.Logger, ErrorsAsWarnings: true}
 	se := webrtc.SettingEngine{LoggerFactory: lf}
@@ -135,6 +131,20 @@ func (s *SFU) SetPublicIPs(ips []string) {
 		se.SetNAT1To1IPs(ips, webrtc.ICECandidateTypeHost)
 	}
 	s.api.Store(webrtc.NewAPI(webrtc.WithMediaEngine(s.media), webrtc.WithInterceptorRegistry(s.ir), webrtc.WithSettingEngine(se)))
+}
+
+// newMediaEngine returns the codecs and the interceptors (NACK, RTCP
+// reports, TWCC) every peer connection is built with.
+func newMediaEngine() (*webrtc.MediaEngine, *interceptor.Registry, error) {
+	m := &webrtc.MediaEngine{}
+	if err := registerCodecs(m); err != nil {
+		return nil, nil, err
+	}
+	ir := &interceptor.Registry{}
+	if err := webrtc.RegisterDefaultInterceptors(m, ir); err != nil {
+		return nil, nil, fmt.Errorf("sfu: interceptors: %w", err)
+	}
+	return m, ir, nil
 }
 
 func registerCodecs(m *webrtc.MediaEngine) error {
