@@ -1,7 +1,10 @@
 package server
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"io"
 	"os"
@@ -137,5 +140,90 @@ func TestCallRecordingPostedInThread(t *testing.T) {
 	}
 	if _, err := os.Stat(path); !os.IsNotExist(err) {
 		t.Fatalf("crash copy left in tmp: %v", err)
+	}
+}
+
+// A recording whose file could not be stored when it stopped (a full disk)
+// keeps its file, however old, and is posted at the next start that can
+// store it.
+func TestUnpostedRecordingIsKeptAndPostedLater(t *testing.T) {
+	f := newCallFixture(t)
+	ann := f.peer(t, "ann")
+	if j := ann.join(f.channel, true, false); j.Type != "call_joined" {
+		t.Fatalf("join: %s", j.Data)
+	}
+	var call callView
+	f.ts.mustDo("GET", "/api/v1/channels/"+f.channel+"/call", f.tokens["ann"], nil, &call, 200)
+
+	// The row as stopRecording leaves it when the post fails: closed, with
+	// what was recorded, but no file.
+	ctx := context.Background()
+	started := time.Now().Add(-3 * time.Hour).UTC()
+	rec := &store.Recording{ID: store.NewID(), CallID: call.ID, StartedBy: f.users["ann"].ID, StartedAt: started}
+	if err := f.ts.store.RecordingStarted(ctx, rec); err != nil {
+		t.Fatal(err)
+	}
+	content := append([]byte{0x1a, 0x45, 0xdf, 0xa3}, []byte(strings.Repeat("what fitted on the disk ", 2000))...)
+	if err := f.ts.store.RecordingStopped(ctx, rec.ID, started.Add(75*time.Second), "", 75*time.Second, int64(len(content)),
+		"write: no space left on device"); err != nil {
+		t.Fatal(err)
+	}
+	path := recordingPath(f.ts.cfg.DataDir, call.ID, rec.ID)
+	if err := os.WriteFile(path, content, 0o640); err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().Add(-2 * time.Hour)
+	os.Chtimes(path, old, old)
+
+	// The store still cannot take it: its blob directory is broken.
+	sum := sha256.Sum256(content)
+	sha := hex.EncodeToString(sum[:])
+	blobDir := filepath.Join(f.ts.cfg.DataDir, "files", sha[:2])
+	if err := os.Rename(blobDir, blobDir+".away"); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(blobDir, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.ts.closeCrashedRecordings(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("the unposted recording was deleted at start: %v", err)
+	}
+	rs, _ := f.ts.store.CallRecordings(ctx, call.ID)
+	if len(rs) != 1 || rs[0].FileID != "" {
+		t.Fatalf("row after a failed retry: %+v", rs)
+	}
+
+	// Next start, the store works again: it is posted in the call's thread.
+	os.Remove(blobDir)
+	if err := os.Rename(blobDir+".away", blobDir); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.ts.closeCrashedRecordings(ctx); err != nil {
+		t.Fatal(err)
+	}
+	rs, _ = f.ts.store.CallRecordings(ctx, call.ID)
+	if len(rs) != 1 || rs[0].FileID == "" || !strings.Contains(rs[0].Error, "no space left") || !strings.Contains(rs[0].Error, "posted at the next start") {
+		t.Fatalf("row after the retry: %+v", rs[0])
+	}
+	var thread struct{ Posts []*postView }
+	f.ts.mustDo("GET", "/api/v1/posts/"+call.PostID+"/thread", f.tokens["ben"], nil, &thread, 200)
+	if len(thread.Posts) != 1 {
+		t.Fatalf("thread has %d posts, want the recording", len(thread.Posts))
+	}
+	p := thread.Posts[0]
+	if p.Type != "call_recording" || p.Message != "Recording, 1m15s, 0.0 MB" || len(p.Files) != 1 || p.Files[0].ID != rs[0].FileID {
+		t.Fatalf("recording post %+v (message %q)", p, p.Message)
+	}
+	resp := f.ts.request("GET", "/api/v1/files/"+p.Files[0].ID, f.tokens["ben"], nil)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !bytes.Equal(body, content) {
+		t.Fatalf("posted file: %d bytes, want the %d kept", len(body), len(content))
+	}
+	if _, err := os.Stat(path); !os.IsNotExist(err) {
+		t.Fatalf("posted recording left in tmp: %v", err)
 	}
 }
