@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"calls/server/filestore"
@@ -108,7 +110,7 @@ func (s *Server) setRecording(ctx context.Context, cl *call, u *store.User, on b
 	}
 	recID := store.NewID()
 	path := recordingPath(s.cfg.DataDir, cl.id, recID)
-	rec, err := record.New(record.Config{Path: path, RequestKeyframe: cl.media.RequestKeyframe, Logger: s.log.With("call", cl.id)})
+	rec, err := record.New(record.Config{Path: path, RequestKeyframe: cl.media.RequestKeyframe, Logger: s.log.With("call", cl.id), Create: s.recordingFile})
 	if err != nil {
 		return err
 	}
@@ -238,9 +240,23 @@ func (s *Server) watchRecording(cl *call, r *recording) {
 		}
 		if err := r.rec.Err(); err != nil && (told == nil || err.Error() != told.Error()) {
 			told = err
-			s.recordingAlert(cl, "problem", "Recording problem: "+err.Error()+". What was recorded so far is kept.")
+			s.recordingAlert(cl, "problem", "Recording problem: "+problemText(err)+". What was recorded so far is kept.")
 		}
 	}
+}
+
+// problemText says what went wrong with a recording in the host's terms,
+// without the server's file paths (the log and the recording's row keep
+// the whole error).
+func problemText(err error) string {
+	if errors.Is(err, syscall.ENOSPC) {
+		return "the server's disk is full"
+	}
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Op + ": " + pe.Err.Error()
+	}
+	return err.Error()
 }
 
 func (s *Server) recordingAlert(cl *call, kind, text string) {
@@ -274,19 +290,19 @@ func (s *Server) stopRecording(ctx context.Context, cl *call, why string) {
 		problem = res.Err.Error()
 	}
 	if err != nil && res.Size == 0 {
-		s.recordingAlert(cl, "problem", "The recording could not be saved: "+err.Error())
+		s.recordingAlert(cl, "problem", "The recording could not be saved: "+problemText(err))
 		s.recordingDone(ctx, r, "", res, err.Error())
 		return
 	}
 	fileID, err := s.postRecording(ctx, r, res, channelID, postID)
 	if err != nil {
 		s.log.Error("post recording", "call", cl.id, "err", err)
-		s.recordingAlert(cl, "problem", "The recording could not be posted: "+err.Error())
+		s.recordingAlert(cl, "problem", "The recording could not be posted: "+problemText(err)+". It is kept and posted when the server next starts.")
 		problem = err.Error()
 	}
 	s.recordingDone(ctx, r, fileID, res, problem)
 	if res.Err != nil {
-		s.recordingAlert(cl, "problem", "The recording was saved with a problem: "+res.Err.Error())
+		s.recordingAlert(cl, "problem", "The recording was saved with a problem: "+problemText(res.Err))
 	}
 }
 

@@ -14,6 +14,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pion/webrtc/v3"
+
+	"calls/server/record"
+	"calls/server/record/recordtest"
 	"calls/store"
 )
 
@@ -225,5 +229,127 @@ func TestUnpostedRecordingIsKeptAndPostedLater(t *testing.T) {
 	}
 	if _, err := os.Stat(path); !os.IsNotExist(err) {
 		t.Fatalf("posted recording left in tmp: %v", err)
+	}
+}
+
+// recordingPosted waits for the call's thread to hold n recordings and
+// returns the last, with its file's bytes.
+func recordingPosted(t *testing.T, f *callFixture, rootID string, n int) (*postView, []byte) {
+	t.Helper()
+	var thread struct{ Posts []*postView }
+	var recs []*postView
+	waitFor(t, "recording posted", 15*time.Second, func() bool {
+		f.ts.mustDo("GET", "/api/v1/posts/"+rootID+"/thread", f.tokens["dan"], nil, &thread, 200)
+		recs = recs[:0]
+		for _, p := range thread.Posts {
+			if p.Type == "call_recording" {
+				recs = append(recs, p)
+			}
+		}
+		return len(recs) >= n
+	})
+	p := recs[n-1]
+	if len(p.Files) != 1 || p.Files[0].ContentType != "video/webm" {
+		t.Fatalf("recording post %+v", p)
+	}
+	resp := f.ts.request("GET", "/api/v1/files/"+p.Files[0].ID, f.tokens["dan"], nil)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || int64(len(body)) != p.Files[0].Size {
+		t.Fatalf("recording download: %d, %d bytes of %d", resp.StatusCode, len(body), p.Files[0].Size)
+	}
+	return p, body
+}
+
+// A recording that fails (the disk fills up, a screen share comes in a
+// codec the file cannot carry) tells the host at once, and what was
+// recorded is kept and posted in the call's thread when it stops.
+func TestCallRecordingProblemTellsHostAndPostsWhatWasRecorded(t *testing.T) {
+	recordtest.NeedFFmpeg(t)
+	tests := []struct {
+		name       string
+		free       int64 // bytes the disk has for the recording; 0: plenty
+		screenMime string
+		alert      string // in the host's alerts
+		problem    string // in the recording's row
+		video      int    // VP8 streams in the file
+		cut        bool   // the file ends before the recording does
+	}{
+		// The recorder keeps 64 KiB for the file's index; past that the
+		// VP8 share fills the rest in about a second.
+		{"disk full", 64<<10 + 32<<10, webrtc.MimeTypeVP8, "disk is full", "no space left on device", 1, true},
+		{"H.264 screen share", 0, webrtc.MimeTypeH264, "codec not supported", "codec not supported", 0, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newCallFixture(t)
+			if tt.free > 0 {
+				f.ts.recordingFile = func(path string) (record.File, error) { return recordtest.CreateFullDisk(path, tt.free) }
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			ann, ben := f.peer(t, "ann"), f.peer(t, "ben")
+			ann.tone, ann.screenMime = recordtest.NewTone(t, 440), tt.screenMime
+			if j := ann.join(f.channel, true, false); j.Type != "call_joined" { // the host
+				t.Fatalf("ann join: %s", j.Data)
+			}
+			ann.publish(ctx)
+			ben.tone = recordtest.NewTone(t, 660)
+			ben.join(f.channel, true, false)
+			ben.publish(ctx)
+			waitFor(t, "ben sees ann's screen", 10*time.Second, func() bool { c, _ := ben.packetsFrom(ann.pid, "screen"); return c > 5 })
+
+			started := time.Now()
+			ann.send("call_record", map[string]bool{"on": true})
+			ann.event("call_recording")
+			alert := ann.event("call_recording_alert")
+			var a struct{ Kind, Text string }
+			json.Unmarshal(alert.Data, &a)
+			if a.Kind != "problem" || !strings.Contains(a.Text, tt.alert) || !strings.Contains(a.Text, "kept") ||
+				strings.Contains(a.Text, f.ts.cfg.DataDir) {
+				t.Fatalf("alert while recording: %s", alert.Data)
+			}
+			t.Logf("host told after %v: %s", time.Since(started).Round(time.Millisecond), a.Text)
+			time.Sleep(time.Second)
+			ann.send("call_record", map[string]bool{"on": false})
+			for !strings.Contains(string(ben.event("call_recording").Data), `"on":false`) {
+			}
+			recorded := time.Since(started)
+			if alert := ann.event("call_recording_alert"); !strings.Contains(string(alert.Data), "saved with a problem") ||
+				!strings.Contains(string(alert.Data), tt.alert) {
+				t.Fatalf("alert at the stop: %s", alert.Data)
+			}
+
+			// What was recorded is in the thread, for everyone in the room.
+			var call callView
+			f.ts.mustDo("GET", "/api/v1/channels/"+f.channel+"/call", f.tokens["ben"], nil, &call, 200)
+			p, body := recordingPosted(t, f, call.PostID, 1)
+			file := filepath.Join(t.TempDir(), "r.webm")
+			os.WriteFile(file, body, 0o600)
+			probe := recordtest.FFprobe(t, file)
+			if !strings.Contains(probe.Format.FormatName, "webm") || probe.Count("audio", "opus") != 1 || probe.Count("video", "vp8") != tt.video || len(probe.Streams) != 1+tt.video {
+				t.Fatalf("posted file: %s with %+v", probe.Format.FormatName, probe.Streams)
+			}
+			d := probe.Duration(t)
+			if d < 500*time.Millisecond || d > recorded {
+				t.Fatalf("posted file plays %v of the %v recorded", d, recorded)
+			}
+			if tt.cut != (d < recorded-time.Second) {
+				t.Fatalf("posted file plays %v of the %v recorded (cut short by the disk: %v)", d, recorded, tt.cut)
+			}
+			// The voices are in it (a loaded machine may lose some of the
+			// real-time audio; most of it must be there).
+			x := recordtest.DecodeAudio(t, file)
+			for _, hz := range []float64{440, 660} {
+				if h := recordtest.Heard(x, hz, 0.2, d.Seconds()); h < 0.5 {
+					t.Errorf("%.0f Hz heard in %.0f%% of the posted file", hz, 100*h)
+				}
+			}
+			rs, _ := f.ts.store.CallRecordings(ctx, call.ID)
+			if len(rs) != 1 || rs[0].FileID != p.Files[0].ID || !strings.Contains(rs[0].Error, tt.problem) {
+				t.Fatalf("recording row %+v", rs)
+			}
+			t.Logf("posted %q: %v of %v recorded", p.Message, d.Round(10*time.Millisecond), recorded.Round(10*time.Millisecond))
+		})
 	}
 }
