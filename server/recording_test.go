@@ -6,10 +6,12 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -117,6 +119,21 @@ func TestCallRecordingPostedInThread(t *testing.T) {
 	first := log.Calls[0].Recordings[0]
 	if first.FileID != p.Files[0].ID || first.StartedBy != f.users["ann"].ID || first.DurationMS <= 0 || first.Size != int64(len(body)) {
 		t.Fatalf("first recording row %+v (file %s, %d bytes)", first, p.Files[0].ID, len(body))
+	}
+	// The post says how long and how big; the file is named by the room
+	// and the start time.
+	dur := time.Duration(first.DurationMS) * time.Millisecond
+	if first.DurationMS < 1500 || first.DurationMS > 10_000 {
+		t.Fatalf("recorded %v, want about the 2 s between start and the limit", dur)
+	}
+	if want := fmt.Sprintf("Recording, %s, %.1f MB", dur.Round(time.Second), float64(len(body))/1e6); p.Message != want ||
+		!regexp.MustCompile(`^Recording, [0-9]+s, [0-9]+\.[0-9] MB$`).MatchString(p.Message) {
+		t.Fatalf("recording post says %q, want %q", p.Message, want)
+	}
+	var ch store.Channel
+	f.ts.mustDo("GET", "/api/v1/channels/"+f.channel, f.tokens["dan"], nil, &ch, 200)
+	if want := "Recording " + ch.DisplayName + " " + first.StartedAt.Format("2006-01-02 15-04") + ".webm"; p.Files[0].Name != want || ch.DisplayName == "" {
+		t.Fatalf("recording file named %q, want %q", p.Files[0].Name, want)
 	}
 
 	// A recording a crash cut short is posted at the next start from what
