@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -369,4 +370,114 @@ func TestCallRecordingProblemTellsHostAndPostsWhatWasRecorded(t *testing.T) {
 			t.Logf("posted %q: %v of %v recorded", p.Message, d.Round(10*time.Millisecond), recorded.Round(10*time.Millisecond))
 		})
 	}
+}
+
+// Two people speak known tones through real pion peers and the SFU, one
+// also shares a VP8 screen; the posted recording is one WebM file with one
+// Opus and one VP8 stream, as long as the recording ran, and both voices
+// are heard in it.
+func TestCallRecordingOfTonesAndScreenShare(t *testing.T) {
+	recordtest.NeedFFmpeg(t)
+	f := newCallFixture(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ann, ben := f.peer(t, "ann"), f.peer(t, "ben")
+	ann.tone, ann.screenMime = recordtest.NewTone(t, 440), webrtc.MimeTypeVP8
+	if j := ann.join(f.channel, true, false); j.Type != "call_joined" { // the host
+		t.Fatalf("ann join: %s", j.Data)
+	}
+	ann.publish(ctx)
+	ben.tone = recordtest.NewTone(t, 660)
+	if j := ben.join(f.channel, true, false); j.Type != "call_joined" {
+		t.Fatalf("ben join: %s", j.Data)
+	}
+	ben.publish(ctx)
+	waitFor(t, "both hear each other and ben sees the screen", 10*time.Second, func() bool {
+		a, _ := ben.packetsFrom(ann.pid, "mic")
+		s, _ := ben.packetsFrom(ann.pid, "screen")
+		b, _ := ann.packetsFrom(ben.pid, "mic")
+		return a > 10 && s > 10 && b > 10
+	})
+
+	// The time recorded as the clients see it: at most from asking to
+	// start until told it stopped, at least from told it started until
+	// asking to stop.
+	asked := time.Now()
+	ann.send("call_record", map[string]bool{"on": true})
+	for !strings.Contains(string(ann.event("call_recording").Data), `"on":true`) {
+	}
+	told := time.Now()
+	time.Sleep(4 * time.Second)
+	stopAsked := time.Now()
+	ann.send("call_record", map[string]bool{"on": false})
+	for !strings.Contains(string(ben.event("call_recording").Data), `"on":false`) {
+	}
+	atMost, atLeast := time.Since(asked), stopAsked.Sub(told)
+
+	var call callView
+	f.ts.mustDo("GET", "/api/v1/channels/"+f.channel+"/call", f.tokens["ben"], nil, &call, 200)
+	_, body := recordingPosted(t, f, call.PostID, 1)
+	rs, err := f.ts.store.CallRecordings(ctx, call.ID)
+	if err != nil || len(rs) != 1 || rs[0].Error != "" {
+		t.Fatalf("recording row %+v %v", rs, err)
+	}
+	recorded := time.Duration(rs[0].DurationMS) * time.Millisecond
+	if recorded < atLeast-50*time.Millisecond || recorded > atMost {
+		t.Fatalf("the server recorded %v; the clients saw it run between %v and %v", recorded, atLeast, atMost)
+	}
+
+	file := filepath.Join(t.TempDir(), "call.webm")
+	if err := os.WriteFile(file, body, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p := recordtest.FFprobe(t, file)
+	if !strings.Contains(p.Format.FormatName, "webm") || len(p.Streams) != 2 || p.Count("audio", "opus") != 1 || p.Count("video", "vp8") != 1 {
+		t.Fatalf("ffprobe: %s with %+v, want WebM with one Opus and one VP8 stream", p.Format.FormatName, p.Streams)
+	}
+	for _, s := range p.Streams {
+		if s.CodecType == "video" && (s.Width != 320 || s.Height != 240 || s.Frames == "" || s.Frames == "0") {
+			t.Errorf("video stream %+v, want ann's 320x240 screen", s)
+		}
+	}
+	d := p.Duration(t)
+	if d < recorded*95/100 || d > recorded*105/100 {
+		t.Errorf("ffprobe duration %v, want the %v recorded ± 5%%", d, recorded)
+	}
+
+	x := recordtest.DecodeAudio(t, file)
+	if got := time.Duration(len(x)) * time.Second / 48000; got < recorded*95/100 {
+		t.Errorf("ffmpeg decoded %v of audio, want %v", got, recorded)
+	}
+	// Both voices, mixed: wherever the file has sound, both tones are in
+	// it. A loaded machine (this test under -race on a shared CI box) can
+	// starve the real-time path, which the recorder fills with silence;
+	// most of the recording must still have sound.
+	from, to := 0.3, recorded.Seconds()-0.1
+	windows, sounding, both := 0, 0, 0
+	for w := from; w+0.1 <= to; w += 0.1 {
+		windows++
+		var energy float64
+		for _, v := range x[int(w*48000):int((w+0.1)*48000)] {
+			energy += v * v
+		}
+		if math.Sqrt(energy/4800) < 0.05 { // the two tones give 0.3
+			continue
+		}
+		sounding++
+		if recordtest.Amplitude(x, 440, w, w+0.1) >= 0.1 && recordtest.Amplitude(x, 660, w, w+0.1) >= 0.1 {
+			both++
+		}
+	}
+	t.Logf("of %d windows of 100 ms, %d have sound, %d of them both tones (440 Hz: %.3f, 660 Hz: %.3f over all of it)", windows, sounding, both,
+		recordtest.Amplitude(x, 440, from, to), recordtest.Amplitude(x, 660, from, to))
+	if sounding < windows/2 || both < sounding*9/10 {
+		t.Errorf("of %d windows of 100 ms, %d have sound and %d of them both tones; want most with sound and nearly all of those with both", windows, sounding, both)
+	}
+	for _, hz := range []float64{550, 1000} {
+		if a := recordtest.Amplitude(x, hz, from, to); a > 0.02 {
+			t.Errorf("%.0f Hz, never sent, has amplitude %.3f", hz, a)
+		}
+	}
+	t.Logf("recorded %v (clients: %v to %v); file %v, %d bytes, %s frames of video", recorded, atLeast.Round(time.Millisecond),
+		atMost.Round(time.Millisecond), d, len(body), p.Streams[1].Frames)
 }
