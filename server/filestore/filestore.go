@@ -2,8 +2,8 @@
 // under the data directory's files/: a blob is named by the SHA-256 of its
 // bytes, so identical uploads share one file and a name always means the
 // same content. A blob is complete on disk (temp file, fsync, rename, fsync
-// of the directory) before Put returns, so the database row that names it
-// never points at a missing or half-written file after a crash.
+// of the directory) before Put or Adopt returns, so the database row that
+// names it never points at a missing or half-written file after a crash.
 //
 // Layout: root/ab/cdef… holds the blob whose hex SHA-256 is "abcdef…";
 // root/tmp holds files still being written.
