@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -14,9 +15,11 @@ import (
 	"github.com/pion/interceptor"
 	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
+	"github.com/pion/rtp/codecs"
 	"github.com/pion/webrtc/v3"
 
 	"calls/server/hub"
+	"calls/server/record/recordtest"
 	"calls/server/sfu"
 )
 
@@ -56,6 +59,16 @@ type callPeer struct {
 
 	keyframeNow atomic.Bool
 	audioSender *webrtc.RTPSender
+
+	// tone, when set before publish, is what the microphone sends: real
+	// Opus, instead of payloads that name the sender.
+	tone *recordtest.Tone
+	// screenMime, when set before join, adds a screen share in that codec:
+	// for VP8 a real stream (the recorder's testdata/screen.ivf, 320x240),
+	// for H.264 packets that look like IDR slices.
+	screenMime string
+	screen     *webrtc.TrackLocalStaticRTP
+	screenKey  atomic.Bool
 	// level, when set, is sent as the RFC 6464 audio level (0 loud … 127 silent).
 	level atomic.Int32
 	// dropEvery, when set, leaves out every Nth audio packet (its sequence
@@ -276,7 +289,15 @@ func (p *callPeer) join(channelID string, withAudio, withVideo bool) hub.Frame {
 		if err != nil {
 			p.t.Fatal(err)
 		}
-		go p.readPLI(sender)
+		go p.readPLI(sender, &p.keyframeNow)
+	}
+	if p.screenMime != "" {
+		p.screen, _ = webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: p.screenMime, ClockRate: 90000}, "screen-"+p.name, "s-"+p.name)
+		sender, err := pc.AddTrack(p.screen)
+		if err != nil {
+			p.t.Fatal(err)
+		}
+		go p.readPLI(sender, &p.screenKey)
 	}
 	// A listener still offers media sections to receive into, as browsers do.
 	if !withAudio {
@@ -306,6 +327,10 @@ func (p *callPeer) join(channelID string, withAudio, withVideo bool) hub.Frame {
 	p.pid = j.ParticipantID
 	if withVideo {
 		p.send("call_track", map[string]string{"track_id": "cam-" + p.name, "source": "camera"})
+	}
+	if p.screen != nil {
+		p.send("call_track", map[string]string{"track_id": "screen-" + p.name, "source": "screen"})
+		p.send("call_screen", map[string]bool{"on": true})
 	}
 	p.pcMu.Lock()
 	offer, err := pc.CreateOffer(nil)
@@ -338,7 +363,7 @@ func (p *callPeer) restartICE() {
 }
 
 // readPLI turns keyframe requests into a keyframe on the next frame.
-func (p *callPeer) readPLI(s *webrtc.RTPSender) {
+func (p *callPeer) readPLI(s *webrtc.RTPSender, keyframeNow *atomic.Bool) {
 	for {
 		pkts, _, err := s.ReadRTCP()
 		if err != nil {
@@ -346,7 +371,7 @@ func (p *callPeer) readPLI(s *webrtc.RTPSender) {
 		}
 		for _, pkt := range pkts {
 			if _, ok := pkt.(*rtcp.PictureLossIndication); ok {
-				p.keyframeNow.Store(true)
+				keyframeNow.Store(true)
 			}
 		}
 	}
@@ -354,9 +379,11 @@ func (p *callPeer) readPLI(s *webrtc.RTPSender) {
 
 // publish sends Opus every 20 ms and VP8 every 33 ms until ctx ends. The
 // audio payload names its sender and sequence, so receivers can check the
-// bytes arrive as sent. Only the first video frame is a keyframe; later
-// ones are keyframes only when asked for (PLI).
+// bytes arrive as sent (or is p.tone). Only the first video frame is a
+// keyframe; later ones are keyframes only when asked for (PLI). A screen
+// share sends a frame every 60 ms.
 func (p *callPeer) publish(ctx context.Context) {
+	screen := p.screenSource()
 	go func() {
 		tick := time.NewTicker(20 * time.Millisecond)
 		defer tick.Stop()
@@ -370,6 +397,14 @@ func (p *callPeer) publish(ctx context.Context) {
 			seq++
 			if p.audio != nil {
 				payload := append([]byte{0xfc}, []byte(p.name+":"+itoa(int(seq)))...) // TOC: CELT FB 20 ms
+				if p.tone != nil {
+					frame, err := p.tone.Next(false)
+					if err != nil {
+						p.t.Errorf("%s: opus: %v", p.name, err)
+						return
+					}
+					payload = frame
+				}
 				h := rtp.Header{Version: 2, PayloadType: 111, SequenceNumber: seq, Timestamp: uint32(seq) * 960, Marker: seq == 1}
 				if lv := p.level.Load(); lv > 0 {
 					for _, e := range p.audioSender.GetParameters().HeaderExtensions {
@@ -392,8 +427,44 @@ func (p *callPeer) publish(ctx context.Context) {
 				_ = p.video.WriteRTP(&rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 96, SequenceNumber: seq / 2,
 					Timestamp: uint32(seq/2) * 3000, Marker: true}, Payload: payload})
 			}
+			if screen != nil && seq%3 == 0 {
+				for _, pkt := range screen() {
+					_ = p.screen.WriteRTP(pkt)
+				}
+			}
 		}
 	}()
+}
+
+// screenSource returns what makes the screen share's next frame's packets,
+// or nil when the peer shares no screen.
+func (p *callPeer) screenSource() func() []*rtp.Packet {
+	if p.screen == nil {
+		return nil
+	}
+	const frameTicks = 90000 * 60 / 1000 // a frame every 60 ms
+	if p.screenMime != webrtc.MimeTypeVP8 {
+		var n uint32
+		return func() []*rtp.Packet {
+			n++
+			payload := append([]byte{0x65}, bytes.Repeat([]byte{0x42}, 500)...) // an IDR slice
+			return []*rtp.Packet{{Header: rtp.Header{Version: 2, PayloadType: 102, SequenceNumber: uint16(n),
+				Timestamp: n * frameTicks, Marker: true}, Payload: payload}}
+		}
+	}
+	frames := recordtest.IVFFrames(p.t, "record/testdata/screen.ivf")
+	pack := rtp.NewPacketizer(1200, 96, 1, &codecs.VP8Payloader{EnablePictureID: true}, rtp.NewRandomSequencer(), 90000)
+	i := 0
+	return func() []*rtp.Packet {
+		if p.screenKey.Swap(false) { // go back to the last keyframe, as an encoder sends a new one
+			for i > 0 && !recordtest.VP8Keyframe(frames[i]) {
+				i--
+			}
+		}
+		pkts := pack.Packetize(frames[i], frameTicks)
+		i = (i + 1) % len(frames)
+		return pkts
+	}
 }
 
 func itoa(n int) string {

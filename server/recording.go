@@ -5,10 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"calls/server/filestore"
@@ -109,7 +110,7 @@ func (s *Server) setRecording(ctx context.Context, cl *call, u *store.User, on b
 	}
 	recID := store.NewID()
 	path := recordingPath(s.cfg.DataDir, cl.id, recID)
-	rec, err := record.New(record.Config{Path: path, RequestKeyframe: cl.media.RequestKeyframe, Logger: s.log.With("call", cl.id)})
+	rec, err := record.New(record.Config{Path: path, RequestKeyframe: cl.media.RequestKeyframe, Logger: s.log.With("call", cl.id), Create: s.recordingFile})
 	if err != nil {
 		return err
 	}
@@ -149,7 +150,9 @@ func recordingPath(dataDir, callID, recordingID string) string {
 
 // closeCrashedRecordings posts what recordings a crash cut short had
 // written (the file plays up to its last flushed second) in their call's
-// thread, and closes their rows.
+// thread, and closes their rows. It also posts the recordings that stopped
+// but could not be stored then (a full disk): their files are kept until
+// they are posted.
 func (s *Server) closeCrashedRecordings(ctx context.Context) error {
 	open, err := s.store.OpenRecordings(ctx)
 	if err != nil {
@@ -175,12 +178,47 @@ func (s *Server) closeCrashedRecordings(ctx context.Context) error {
 		s.recordingDone(ctx, r, fileID, res, problem)
 		s.log.Warn("closed a recording cut short by a crash", "recording", rec.ID, "call", rec.CallID, "posted", fileID != "", "err", err)
 	}
+	// Recordings that stopped but could not be posted (the disk was full)
+	// kept their file: try again. One that fails again keeps it for the
+	// next start.
+	keep := map[string]bool{}
+	unposted, err := s.store.UnpostedRecordings(ctx)
+	if err != nil {
+		return err
+	}
+	for _, rec := range unposted {
+		r := &recording{id: rec.ID, path: recordingPath(s.cfg.DataDir, rec.CallID, rec.ID), by: rec.StartedBy, startedAt: rec.StartedAt}
+		if _, err := os.Stat(r.path); err != nil {
+			continue // nothing left to post
+		}
+		res := record.Result{Duration: time.Duration(rec.DurationMS) * time.Millisecond, Size: rec.Size}
+		c, err := s.store.CallByID(ctx, rec.CallID)
+		fileID := ""
+		if err == nil {
+			fileID, err = s.postRecording(ctx, r, res, c.ChannelID, c.PostID)
+		}
+		if fileID != "" {
+			problem := strings.TrimSuffix(rec.Error, "; posted at the next start") + "; posted at the next start"
+			if perr := s.store.RecordingPosted(ctx, rec.ID, fileID, problem); perr != nil {
+				s.log.Error("record recording posted", "recording", rec.ID, "err", perr)
+			}
+		}
+		if err != nil {
+			keep[filepath.Base(r.path)] = true
+			s.log.Error("post a recording kept from before", "recording", rec.ID, "call", rec.CallID, "err", err)
+			continue
+		}
+		s.log.Info("posted a recording kept from before", "recording", rec.ID, "call", rec.CallID)
+	}
 	// Any other recording file is an orphan once an hour old (a recording
 	// in progress writes its file every few seconds).
 	tmp := filepath.Join(s.cfg.DataDir, "files", "tmp")
 	entries, _ := os.ReadDir(tmp)
 	for _, e := range entries {
-		if info, err := e.Info(); err == nil && strings.HasPrefix(e.Name(), filestore.KeepPrefix) && time.Since(info.ModTime()) > time.Hour {
+		if keep[e.Name()] || !strings.HasPrefix(e.Name(), filestore.KeepPrefix) {
+			continue
+		}
+		if info, err := e.Info(); err == nil && time.Since(info.ModTime()) > time.Hour {
 			os.Remove(filepath.Join(tmp, e.Name()))
 		}
 	}
@@ -202,9 +240,23 @@ func (s *Server) watchRecording(cl *call, r *recording) {
 		}
 		if err := r.rec.Err(); err != nil && (told == nil || err.Error() != told.Error()) {
 			told = err
-			s.recordingAlert(cl, "problem", "Recording problem: "+err.Error()+". What was recorded so far is kept.")
+			s.recordingAlert(cl, "problem", "Recording problem: "+problemText(err)+". What was recorded so far is kept.")
 		}
 	}
+}
+
+// problemText says what went wrong with a recording in the host's terms,
+// without the server's file paths (the log and the recording's row keep
+// the whole error).
+func problemText(err error) string {
+	if errors.Is(err, syscall.ENOSPC) {
+		return "the server's disk is full"
+	}
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Op + ": " + pe.Err.Error()
+	}
+	return err.Error()
 }
 
 func (s *Server) recordingAlert(cl *call, kind, text string) {
@@ -238,19 +290,19 @@ func (s *Server) stopRecording(ctx context.Context, cl *call, why string) {
 		problem = res.Err.Error()
 	}
 	if err != nil && res.Size == 0 {
-		s.recordingAlert(cl, "problem", "The recording could not be saved: "+err.Error())
+		s.recordingAlert(cl, "problem", "The recording could not be saved: "+problemText(err))
 		s.recordingDone(ctx, r, "", res, err.Error())
 		return
 	}
 	fileID, err := s.postRecording(ctx, r, res, channelID, postID)
 	if err != nil {
 		s.log.Error("post recording", "call", cl.id, "err", err)
-		s.recordingAlert(cl, "problem", "The recording could not be posted: "+err.Error())
+		s.recordingAlert(cl, "problem", "The recording could not be posted: "+problemText(err)+". It is kept and posted when the server next starts.")
 		problem = err.Error()
 	}
 	s.recordingDone(ctx, r, fileID, res, problem)
 	if res.Err != nil {
-		s.recordingAlert(cl, "problem", "The recording was saved with a problem: "+res.Err.Error())
+		s.recordingAlert(cl, "problem", "The recording was saved with a problem: "+problemText(res.Err))
 	}
 }
 
@@ -262,15 +314,12 @@ func (s *Server) recordingDone(ctx context.Context, r *recording, fileID string,
 }
 
 // postRecording stores the file like an upload and posts it as a reply to
-// the call message, visible to everyone in the room.
+// the call message, visible to everyone in the room. If the file cannot be
+// stored it stays where it is, and closeCrashedRecordings tries again at the
+// next start.
 func (s *Server) postRecording(ctx context.Context, r *recording, res record.Result, channelID, rootID string) (fileID string, err error) {
-	f, err := os.Open(r.path)
-	if err != nil {
-		return "", err
-	}
 	ch, err := s.store.ChannelByID(ctx, channelID)
 	if err != nil {
-		f.Close()
 		return "", err
 	}
 	room := ch.DisplayName
@@ -278,12 +327,12 @@ func (s *Server) postRecording(ctx context.Context, r *recording, res record.Res
 		room = ch.Kind
 	}
 	name := fmt.Sprintf("Recording %s %s.webm", room, r.startedAt.Format("2006-01-02 15-04"))
-	blob, err := s.files.Put(f, name, math.MaxInt64)
-	f.Close()
+	// Moved into the store, not copied: a recording stopped by a full disk
+	// needs no more room to be posted.
+	blob, err := s.files.Adopt(r.path, name)
 	if err != nil {
 		return "", err
 	}
-	os.Remove(r.path)
 	file := &store.File{SHA256: blob.SHA256, Name: name, Size: blob.Size, ContentType: "video/webm", UserID: r.by, ChannelID: channelID}
 	if err := s.store.CreateFile(ctx, file); err != nil {
 		return "", err

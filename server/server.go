@@ -20,6 +20,7 @@ import (
 	"calls/server/hub"
 	"calls/server/limiter"
 	"calls/server/markdown"
+	"calls/server/record"
 	"calls/server/sfu"
 	"calls/store"
 	"calls/turn"
@@ -111,6 +112,9 @@ type Server struct {
 	md       *markdown.Renderer
 	files    *filestore.Store
 	presence presence
+	// recordingFile creates a recording's file (nil: the recorder's
+	// default); tests put a full disk here.
+	recordingFile func(path string) (record.File, error)
 
 	setupMu   sync.Mutex
 	setupCode string // one-time code for the first admin; "" once used

@@ -56,7 +56,7 @@ func newStreamPeer(t *testing.T, ts *testServer, name, token string, publish, wi
 			if err != nil {
 				t.Fatal(err)
 			}
-			go cp.readPLI(tr.Sender())
+			go cp.readPLI(tr.Sender(), &cp.keyframeNow)
 		}
 	} else {
 		for _, k := range []webrtc.RTPCodecType{webrtc.RTPCodecTypeAudio, webrtc.RTPCodecTypeVideo} {

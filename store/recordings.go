@@ -44,6 +44,22 @@ func (s *Store) OpenRecordings(ctx context.Context) ([]*Recording, error) {
 	return s.queryRecordings(ctx, "stopped_at IS NULL ORDER BY started_at")
 }
 
+// UnpostedRecordings returns the finished recordings that wrote something
+// but have no file: their file could not be stored or posted when they
+// stopped (a full disk), and the server tries again at its next start.
+func (s *Store) UnpostedRecordings(ctx context.Context) ([]*Recording, error) {
+	return s.queryRecordings(ctx, "stopped_at IS NOT NULL AND file_id IS NULL AND size > 0 ORDER BY started_at")
+}
+
+// RecordingPosted gives a finished recording the file posted for it after
+// it stopped, and what went wrong, if anything.
+func (s *Store) RecordingPosted(ctx context.Context, id, fileID, problem string) error {
+	return s.write(ctx, "recording_posted", func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, "UPDATE recordings SET file_id = ?, error = ? WHERE id = ?", nullable(fileID), problem, id)
+		return err
+	})
+}
+
 // CallRecordings returns a call's recordings, oldest first.
 func (s *Store) CallRecordings(ctx context.Context, callID string) ([]*Recording, error) {
 	return s.queryRecordings(ctx, "call_id = ? ORDER BY started_at, id", callID)

@@ -2,8 +2,8 @@
 // under the data directory's files/: a blob is named by the SHA-256 of its
 // bytes, so identical uploads share one file and a name always means the
 // same content. A blob is complete on disk (temp file, fsync, rename, fsync
-// of the directory) before Put returns, so the database row that names it
-// never points at a missing or half-written file after a crash.
+// of the directory) before Put or Adopt returns, so the database row that
+// names it never points at a missing or half-written file after a crash.
 //
 // Layout: root/ab/cdef… holds the blob whose hex SHA-256 is "abcdef…";
 // root/tmp holds files still being written.
@@ -200,6 +200,81 @@ func (s *Store) Put(r io.Reader, name string, max int64) (Blob, error) {
 		return Blob{}, fmt.Errorf("store file: %w", err)
 	}
 	return b, nil
+}
+
+// Adopt moves the finished file at path into the store as a blob, without
+// copying it: it is hashed where it lies, synced, and renamed to its blob
+// name, so storing it needs no free space, even on a full disk (a call
+// recording posted when the disk filled up). path must be on the store's
+// filesystem (its tmp/ is); the file is gone from path once Adopt returns
+// without error, and left there on an error, for the caller to try again.
+// As with Put, a blob with the same content that is already stored is kept
+// (touched) and the file at path removed, and the blob is durable on
+// return.
+func (s *Store) Adopt(path, name string) (Blob, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return Blob{}, fmt.Errorf("adopt file: %w", err)
+	}
+	h := sha256.New()
+	head := make([]byte, 512)
+	n, err := io.ReadFull(f, head)
+	if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
+		f.Close()
+		return Blob{}, fmt.Errorf("adopt file: read: %w", err)
+	}
+	head = head[:n]
+	h.Write(head)
+	rest, err := io.Copy(h, f)
+	if err == nil {
+		// The bytes may still be only in the page cache (the writer need
+		// not have synced): make them durable before any row names them.
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return Blob{}, fmt.Errorf("adopt file: %w", err)
+	}
+	b := Blob{SHA256: sum(h), Size: int64(n) + rest, ContentType: SniffType(head, name)}
+	dst := s.path(b.SHA256)
+	if info, err := os.Stat(dst); err == nil && info.Mode().IsRegular() && info.Size() == b.Size {
+		now := time.Now()
+		if err := os.Chtimes(dst, now, now); err == nil {
+			if err := os.Remove(path); err != nil {
+				return Blob{}, fmt.Errorf("adopt file: %w", err)
+			}
+			return b, nil
+		}
+	}
+	if err := os.Rename(path, dst); err != nil {
+		if !errors.Is(err, fs.ErrNotExist) || !fileExists(path) {
+			return Blob{}, fmt.Errorf("adopt file: %w", err)
+		}
+		// The blob directory was removed behind our back: remake it.
+		if err := os.MkdirAll(filepath.Dir(dst), 0o700); err != nil {
+			return Blob{}, fmt.Errorf("adopt file: %w", err)
+		}
+		if err := syncDir(s.root); err != nil {
+			return Blob{}, fmt.Errorf("adopt file: %w", err)
+		}
+		if err := os.Rename(path, dst); err != nil {
+			return Blob{}, fmt.Errorf("adopt file: %w", err)
+		}
+	}
+	// Blobs are not written to after they are stored, and are read by
+	// whoever may read files/ (Put's temp files are 0600 too).
+	_ = os.Chmod(dst, 0o600)
+	if err := syncDir(filepath.Dir(dst)); err != nil {
+		return Blob{}, fmt.Errorf("adopt file: %w", err)
+	}
+	return b, nil
+}
+
+func fileExists(path string) bool {
+	_, err := os.Lstat(path)
+	return err == nil
 }
 
 // Open opens the blob named sha for reading, e.g. to pass to

@@ -409,3 +409,78 @@ func TestConcurrentPutSameContent(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestAdoptMovesTheFileIn(t *testing.T) {
+	s, root := openStore(t)
+	content := append([]byte{0x1a, 0x45, 0xdf, 0xa3}, bytes.Repeat([]byte("webm "), 100_000)...)
+	path := filepath.Join(root, "tmp", KeepPrefix+"a.webm")
+	if err := os.WriteFile(path, content, 0o640); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := os.Stat(path)
+	b, err := s.Adopt(path, "call.webm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.SHA256 != hexSum(content) || b.Size != int64(len(content)) || b.ContentType != "video/webm" {
+		t.Fatalf("Adopt = %+v, want sha %s size %d video/webm", b, hexSum(content), len(content))
+	}
+	if err := s.Verify(b.SHA256); err != nil {
+		t.Fatal(err)
+	}
+	// Moved, not copied: the blob is the very file that was written.
+	p, _ := s.Path(b.SHA256)
+	after, err := os.Stat(p)
+	if err != nil || !os.SameFile(before, after) {
+		t.Fatalf("blob %s is not the adopted file (err %v)", p, err)
+	}
+	if after.Mode().Perm() != 0o600 {
+		t.Errorf("blob mode %v, want 0600 like Put's", after.Mode().Perm())
+	}
+	if _, tmp := blobFiles(t, root); len(tmp) != 0 {
+		t.Fatalf("left in tmp: %v", tmp)
+	}
+
+	// The same content again: the stored blob is kept, the new file goes.
+	if err := os.WriteFile(path, content, 0o640); err != nil {
+		t.Fatal(err)
+	}
+	again, err := s.Adopt(path, "call.webm")
+	if err != nil || again != b {
+		t.Fatalf("second Adopt = %+v, %v; want %+v", again, err, b)
+	}
+	blobs, tmp := blobFiles(t, root)
+	if len(blobs) != 1 || len(tmp) != 0 {
+		t.Fatalf("after adopting the same content twice: blobs %v, tmp %v", blobs, tmp)
+	}
+	if st, _ := os.Stat(p); !os.SameFile(before, st) {
+		t.Fatal("the stored blob was replaced")
+	}
+}
+
+func TestAdoptFailureLeavesTheFile(t *testing.T) {
+	s, root := openStore(t)
+	content := []byte("a recording that cannot be stored yet")
+	path := filepath.Join(root, "tmp", KeepPrefix+"b.webm")
+	if err := os.WriteFile(path, content, 0o640); err != nil {
+		t.Fatal(err)
+	}
+	// The blob's directory is a plain file: the rename cannot happen.
+	sha := hexSum(content)
+	dir := filepath.Join(root, sha[:2])
+	if err := os.Remove(dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(dir, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Adopt(path, "b.webm"); err == nil {
+		t.Fatal("Adopt into a broken store: no error")
+	}
+	if got, err := os.ReadFile(path); err != nil || !bytes.Equal(got, content) {
+		t.Fatalf("the file was not left for another try: %v", err)
+	}
+	if _, err := s.Adopt(filepath.Join(root, "tmp", "missing"), "x"); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("Adopt of a missing file = %v, want ErrNotExist", err)
+	}
+}

@@ -2,15 +2,10 @@ package record
 
 import (
 	"bytes"
-	"encoding/binary"
-	"encoding/json"
 	"log/slog"
 	"math"
 	"math/rand/v2"
-	"os"
-	"os/exec"
 	"slices"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -19,8 +14,8 @@ import (
 	"github.com/pion/rtp"
 	"github.com/pion/rtp/codecs"
 	"github.com/pion/webrtc/v3"
-	"github.com/thesyncim/gopus"
 
+	"calls/server/record/recordtest"
 	"calls/server/sfu"
 )
 
@@ -83,26 +78,17 @@ type tone struct {
 	// every 20.2 ms).
 	drift float64
 
-	enc  *gopus.Encoder
+	enc  *recordtest.Tone
 	rng  *rand.Rand
 	n    int
-	pcm  []float32
-	buf  []byte
 	seq0 uint16
 	ts0  uint32
 }
 
 func newTone(t testing.TB, info sfu.TrackInfo, freq float64, from, to time.Duration, impair bool) *tone {
-	enc, err := gopus.NewEncoder(gopus.EncoderConfig{SampleRate: 48000, Channels: 1, Application: gopus.ApplicationVoIP})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := enc.SetBitrate(32000); err != nil {
-		t.Fatal(err)
-	}
 	seed := uint64(freq*1000) + uint64(from)
-	return &tone{t: t, info: info, freq: freq, from: from, to: to, impair: impair, enc: enc,
-		rng: rand.New(rand.NewPCG(seed, 7)), pcm: make([]float32, 960), buf: make([]byte, 1500),
+	return &tone{t: t, info: info, freq: freq, from: from, to: to, impair: impair, enc: recordtest.NewTone(t, freq),
+		rng:  rand.New(rand.NewPCG(seed, 7)),
 		seq0: 65535 - 40, ts0: math.MaxUint32 - 960*30}
 }
 
@@ -114,21 +100,14 @@ func (s *tone) until(t time.Duration) []delivery {
 			return out
 		}
 		silent := s.freq == 0 || (s.silentFrom > 0 && sent >= s.silentFrom)
-		for i := range s.pcm {
-			x := float64(s.n*960 + i)
-			s.pcm[i] = 0
-			if !silent {
-				s.pcm[i] = float32(0.3 * math.Sin(2*math.Pi*s.freq*x/48000))
-			}
-		}
-		k, err := s.enc.Encode(s.pcm, s.buf)
+		frame, err := s.enc.Next(silent)
 		if err != nil {
 			s.t.Fatal(err)
 		}
 		pkt := &rtp.Packet{
 			Header: rtp.Header{Version: 2, PayloadType: 111, SequenceNumber: s.seq0 + uint16(s.n),
 				Timestamp: s.ts0 + uint32(s.n*960), Marker: s.n == 0},
-			Payload: slices.Clone(s.buf[:k]),
+			Payload: slices.Clone(frame),
 		}
 		s.n++
 		at := sent
@@ -143,28 +122,6 @@ func (s *tone) until(t time.Duration) []delivery {
 		}
 		out = append(out, delivery{at: at, track: s.info, pkt: pkt})
 	}
-}
-
-// ivfFrames reads the frames of an IVF file.
-func ivfFrames(t testing.TB, path string) [][]byte {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(b) < 32 || string(b[:4]) != "DKIF" {
-		t.Fatalf("%s: not an IVF file", path)
-	}
-	var frames [][]byte
-	for p := int(binary.LittleEndian.Uint16(b[6:])); p+12 <= len(b); {
-		n := int(binary.LittleEndian.Uint32(b[p:]))
-		p += 12
-		if p+n > len(b) {
-			break
-		}
-		frames = append(frames, b[p:p+n])
-		p += n
-	}
-	return frames
 }
 
 // screen is a VP8 track sending a real VP8 stream over and over;
@@ -184,7 +141,7 @@ type screen struct {
 }
 
 func newScreen(t testing.TB, info sfu.TrackInfo, from, to time.Duration) *screen {
-	return &screen{info: info, frames: ivfFrames(t, "testdata/screen.ivf"), from: from, to: to, fps: 15,
+	return &screen{info: info, frames: recordtest.IVFFrames(t, "testdata/screen.ivf"), from: from, to: to, fps: 15,
 		pack: rtp.NewPacketizer(1200, 96, 1234, &codecs.VP8Payloader{EnablePictureID: true}, rtp.NewRandomSequencer(), 90000)}
 }
 
@@ -267,98 +224,6 @@ func start(t testing.TB, path string, keyframes func(participant, source string)
 		t.Fatal(err)
 	}
 	return r, clock, t0
-}
-
-// ffprobe's view of a file.
-type probe struct {
-	Streams []struct {
-		CodecType string `json:"codec_type"`
-		CodecName string `json:"codec_name"`
-		Width     int    `json:"width"`
-		Height    int    `json:"height"`
-		Frames    string `json:"nb_read_frames"`
-	} `json:"streams"`
-	Format struct {
-		FormatName string `json:"format_name"`
-		Duration   string `json:"duration"`
-	} `json:"format"`
-}
-
-func needFFmpeg(t testing.TB) {
-	for _, tool := range []string{"ffprobe", "ffmpeg"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s not installed (apt-get install ffmpeg)", tool)
-		}
-	}
-}
-
-func ffprobe(t testing.TB, path string) probe {
-	t.Helper()
-	out, err := exec.Command("ffprobe", "-v", "error", "-count_frames", "-show_streams", "-show_format", "-of", "json", path).Output()
-	if err != nil {
-		t.Fatalf("ffprobe %s: %v\n%s", path, err, stderr(err))
-	}
-	var p probe
-	if err := json.Unmarshal(out, &p); err != nil {
-		t.Fatalf("ffprobe output: %v\n%s", err, out)
-	}
-	return p
-}
-
-func (p probe) count(kind, codec string) int {
-	n := 0
-	for _, s := range p.Streams {
-		if s.CodecType == kind && (codec == "" || s.CodecName == codec) {
-			n++
-		}
-	}
-	return n
-}
-
-func (p probe) duration(t testing.TB) time.Duration {
-	d, err := strconv.ParseFloat(p.Format.Duration, 64)
-	if err != nil {
-		t.Fatalf("ffprobe duration %q: %v", p.Format.Duration, err)
-	}
-	return time.Duration(d * float64(time.Second))
-}
-
-func stderr(err error) string {
-	if ee, ok := err.(*exec.ExitError); ok {
-		return string(ee.Stderr)
-	}
-	return ""
-}
-
-// decodeAudio has ffmpeg decode a file's audio to 48 kHz mono.
-func decodeAudio(t testing.TB, path string) []float64 {
-	t.Helper()
-	out, err := exec.Command("ffmpeg", "-v", "error", "-i", path, "-f", "s16le", "-ac", "1", "-ar", "48000", "-").Output()
-	if err != nil {
-		t.Fatalf("ffmpeg decode %s: %v\n%s", path, err, stderr(err))
-	}
-	x := make([]float64, len(out)/2)
-	for i := range x {
-		x[i] = float64(int16(binary.LittleEndian.Uint16(out[2*i:]))) / 32768
-	}
-	return x
-}
-
-// amplitude measures the amplitude of freq in x[from:to] (seconds) with a
-// Goertzel filter: about 0.3 for the tones sent.
-func amplitude(x []float64, freq, from, to float64) float64 {
-	a, b := int(from*48000), min(int(to*48000), len(x))
-	if a >= b {
-		return 0
-	}
-	w := 2 * math.Pi * freq / 48000
-	coeff := 2 * math.Cos(w)
-	var s1, s2 float64
-	for _, v := range x[a:b] {
-		s1, s2 = v+coeff*s1-s2, s1
-	}
-	power := s1*s1 + s2*s2 - coeff*s1*s2
-	return 2 * math.Sqrt(power) / float64(b-a)
 }
 
 // keyframeLog records the recorder's keyframe requests.

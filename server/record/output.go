@@ -8,7 +8,8 @@ import (
 
 // file is what a recording is written to: an *os.File, or in tests a
 // file that runs out of space.
-type file interface {
+// File is what a recording is written to: an *os.File.
+type File interface {
 	io.Writer
 	io.WriterAt
 	Sync() error
@@ -34,14 +35,14 @@ var errPastEnd = errors.New("write past the end of the recording")
 // from the recorder's; the mutex orders them.
 type output struct {
 	mu   sync.Mutex
-	f    file
+	f    File
 	buf  []byte
 	size int64 // bytes in the file
 	err  error
 	head []byte // the file's first bytes: the EBML header and Segment head
 }
 
-func newOutput(f file) *output {
+func newOutput(f File) *output {
 	return &output{f: f, buf: make([]byte, 0, outputBuffer), head: make([]byte, 0, headCapture)}
 }
 

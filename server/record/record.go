@@ -80,8 +80,9 @@ type Config struct {
 	// Logger gets the recording's events; slog.Default() if nil.
 	Logger *slog.Logger
 
-	// create opens the file; tests put a full disk here.
-	create func(path string) (file, error)
+	// Create creates the file at Path; if nil, it is created with mode
+	// 0640 and must not exist. Tests put a full disk here.
+	Create func(path string) (File, error)
 }
 
 // Result describes a finished recording.
@@ -124,7 +125,7 @@ type Recorder struct {
 	endErr error
 
 	// Owned by the recorder's goroutine.
-	f         file
+	f         File
 	out       *output
 	mux       *muxer
 	enc       *gopus.Encoder
@@ -159,8 +160,8 @@ func New(cfg Config) (*Recorder, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	if cfg.create == nil {
-		cfg.create = func(path string) (file, error) {
+	if cfg.Create == nil {
+		cfg.Create = func(path string) (File, error) {
 			return os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o640)
 		}
 	}
@@ -174,7 +175,7 @@ func New(cfg Config) (*Recorder, error) {
 	if err := enc.SetComplexity(complexity); err != nil {
 		return nil, fmt.Errorf("record: opus complexity: %w", err)
 	}
-	f, err := cfg.create(cfg.Path)
+	f, err := cfg.Create(cfg.Path)
 	if err != nil {
 		return nil, fmt.Errorf("record: %w", err)
 	}

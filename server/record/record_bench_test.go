@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -57,9 +58,117 @@ func padded(s *screen, size int) *screen {
 //
 // It reports the wall and CPU time per 20 ms mix step, the process's CPU
 // per recorded second as a share of one core (the tap's copies in WriteRTP
-// included), how much faster than real time it runs, the heap the
+// included) and its inverse, the recordings one core keeps up with in real
+// time, how much faster than real time it runs, the heap the
 // recording holds and the process's RSS growth.
 func BenchmarkRecord8People2Speakers(b *testing.B) {
+	loops := callLoops(b)
+	dir := b.TempDir()
+	runtime.GC()
+	rssBefore := rss()
+
+	r, clock, t0 := start(b, filepath.Join(dir, "bench.webm"), nil)
+	b.ReportAllocs()
+	b.ResetTimer()
+	cpu0 := cpuTime()
+	wall0 := time.Now()
+
+	steps := int64(b.N) * int64(time.Second/slotDur)
+	play(r, clock, t0, loops, steps)
+
+	wall := time.Since(wall0)
+	cpu := cpuTime() - cpu0
+	b.StopTimer()
+	rssGrowth := rss() - rssBefore
+	live := heapAlloc()
+	res, err := r.Stop()
+	if err != nil || res.Err != nil || res.Dropped > 0 {
+		b.Fatalf("stop: %v, recording: %v, dropped %d", err, res.Err, res.Dropped)
+	}
+	r = nil
+	held := live - heapAlloc() // what the recording held, now let go
+
+	recorded := time.Duration(b.N) * time.Second
+	b.ReportMetric(float64(wall.Nanoseconds())/float64(steps), "ns/step")
+	b.ReportMetric(float64(cpu.Nanoseconds())/float64(steps), "cpu-ns/step")
+	b.ReportMetric(100*cpu.Seconds()/recorded.Seconds(), "%core")
+	// How many such recordings one core keeps up with in real time: the
+	// seconds recorded per second of CPU.
+	b.ReportMetric(recorded.Seconds()/cpu.Seconds(), "recordings/core")
+	b.ReportMetric(recorded.Seconds()/wall.Seconds(), "x-realtime")
+	b.ReportMetric(float64(held)/(1<<20), "MB-heap")
+	b.ReportMetric(float64(rssGrowth)/(1<<20), "MB-rss")
+	if b.N > 1 {
+		b.Logf("%v recorded into %d bytes (%.0f kbit/s)", recorded, res.Size, float64(res.Size)*8/recorded.Seconds()/1000)
+	}
+}
+
+// concurrentRecordings is how many calls BenchmarkRecord8People2SpeakersConcurrent
+// records at once.
+const concurrentRecordings = 32
+
+// BenchmarkRecord8People2SpeakersConcurrent records concurrentRecordings
+// such calls at once, each on its own goroutine, as a server recording that
+// many calls would. Run with -cpu 1, recordings/core is how many one core
+// keeps up with in real time when they share it (their garbage collection
+// and caches included), from the process's CPU per second recorded, and
+// recordings-kept-up how many it did keep up with, from the wall clock (less
+// on a machine others share). MB-heap-each is the live heap per recording,
+// the test's copy of the call's packets included. One op is one second of
+// every call.
+func BenchmarkRecord8People2SpeakersConcurrent(b *testing.B) {
+	base := callLoops(b)
+	dir := b.TempDir()
+	type rec struct {
+		r     *Recorder
+		clock *fakeClock
+		t0    time.Time
+		loops []*loop
+	}
+	heap0 := heapAlloc()
+	recs := make([]rec, concurrentRecordings)
+	for i := range recs {
+		r, clock, t0 := start(b, filepath.Join(dir, "bench"+strconv.Itoa(i)+".webm"), nil)
+		loops := make([]*loop, len(base))
+		for j, l := range base {
+			loops[j] = l.clone()
+		}
+		recs[i] = rec{r, clock, t0, loops}
+	}
+	runtime.GC()
+	b.ResetTimer()
+	cpu0 := cpuTime()
+	wall0 := time.Now()
+	steps := int64(b.N) * int64(time.Second/slotDur)
+	var wg sync.WaitGroup
+	for _, rc := range recs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			play(rc.r, rc.clock, rc.t0, rc.loops, steps)
+		}()
+	}
+	wg.Wait()
+	wall := time.Since(wall0)
+	cpu := cpuTime() - cpu0
+	b.StopTimer()
+	held := heapAlloc() - heap0 // the recordings, and their copies of the call's packets
+	for _, rc := range recs {
+		res, err := rc.r.Stop()
+		if err != nil || res.Err != nil || res.Dropped > 0 {
+			b.Fatalf("stop: %v, recording: %v, dropped %d", err, res.Err, res.Dropped)
+		}
+	}
+	recorded := time.Duration(b.N) * time.Second * concurrentRecordings
+	b.ReportMetric(100*cpu.Seconds()/recorded.Seconds(), "%core-each")
+	b.ReportMetric(recorded.Seconds()/cpu.Seconds(), "recordings/core")
+	b.ReportMetric(recorded.Seconds()/wall.Seconds(), "recordings-kept-up")
+	b.ReportMetric(float64(held)/concurrentRecordings/(1<<20), "MB-heap-each")
+}
+
+// callLoops is the tracks of the 8-person call: two tones, six silent
+// microphones, eight cameras and a screen share.
+func callLoops(b *testing.B) []*loop {
 	people := []string{"p1", "p2", "p3", "p4", "p5", "p6", "p7", "p8"}
 	var loops []*loop
 	for i, p := range people {
@@ -73,21 +182,26 @@ func BenchmarkRecord8People2Speakers(b *testing.B) {
 		loops = append(loops, newLoop(newTone(b, opusTrack(p, "mic"), freq, 0, time.Hour, false)))
 		loops = append(loops, newLoop(padded(newScreen(b, videoTrackInfo(p, "camera", webrtc.MimeTypeVP8), 0, time.Hour), 500_000/8/15)))
 	}
-	loops = append(loops, newLoop(padded(newScreen(b, videoTrackInfo("p3", "screen", webrtc.MimeTypeVP8), 0, time.Hour), 1_500_000/8/15)))
+	return append(loops, newLoop(padded(newScreen(b, videoTrackInfo("p3", "screen", webrtc.MimeTypeVP8), 0, time.Hour), 1_500_000/8/15)))
+}
 
-	dir := b.TempDir()
-	runtime.GC()
-	rssBefore := rss()
+// clone copies a loop for another recording: its own packets (whose
+// headers play rewrites), sharing the payloads, which nothing writes.
+func (l *loop) clone() *loop {
+	c := *l
+	c.d = slices.Clone(l.d)
+	for i := range c.d {
+		p := *c.d[i].pkt
+		c.d[i].pkt = &p
+	}
+	return &c
+}
 
-	r, clock, t0 := start(b, filepath.Join(dir, "bench.webm"), nil)
-	b.ReportAllocs()
-	b.ResetTimer()
-	cpu0 := cpuTime()
-	wall0 := time.Now()
-
+// play feeds the loops into r for steps mix steps, stepping it every 20 ms
+// of its fake clock.
+func play(r *Recorder, clock *fakeClock, t0 time.Time, loops []*loop, steps int64) {
 	idx := make([]int, len(loops))
 	round := make([]int, len(loops))
-	steps := int64(b.N) * int64(time.Second/slotDur)
 	for k := int64(0); k < steps; k++ {
 		end := time.Duration(k+1) * slotDur
 		for i, l := range loops {
@@ -110,29 +224,6 @@ func BenchmarkRecord8People2Speakers(b *testing.B) {
 		}
 		clock.set(t0.Add(end))
 		r.sync()
-	}
-
-	wall := time.Since(wall0)
-	cpu := cpuTime() - cpu0
-	b.StopTimer()
-	rssGrowth := rss() - rssBefore
-	live := heapAlloc()
-	res, err := r.Stop()
-	if err != nil || res.Err != nil || res.Dropped > 0 {
-		b.Fatalf("stop: %v, recording: %v, dropped %d", err, res.Err, res.Dropped)
-	}
-	r = nil
-	held := live - heapAlloc() // what the recording held, now let go
-
-	recorded := time.Duration(b.N) * time.Second
-	b.ReportMetric(float64(wall.Nanoseconds())/float64(steps), "ns/step")
-	b.ReportMetric(float64(cpu.Nanoseconds())/float64(steps), "cpu-ns/step")
-	b.ReportMetric(100*cpu.Seconds()/recorded.Seconds(), "%core")
-	b.ReportMetric(recorded.Seconds()/wall.Seconds(), "x-realtime")
-	b.ReportMetric(float64(held)/(1<<20), "MB-heap")
-	b.ReportMetric(float64(rssGrowth)/(1<<20), "MB-rss")
-	if b.N > 1 {
-		b.Logf("%v recorded into %d bytes (%.0f kbit/s)", recorded, res.Size, float64(res.Size)*8/recorded.Seconds()/1000)
 	}
 }
 

@@ -1,9 +1,10 @@
 package record
 
 import (
+	"calls/server/record/recordtest"
+
 	"bytes"
 	"errors"
-	"io/fs"
 	"log/slog"
 	"math/bits"
 	"os"
@@ -22,26 +23,26 @@ import (
 func checkTones(t *testing.T, x []float64, from, to float64, present, absent []float64) {
 	t.Helper()
 	for _, f := range present {
-		if a := amplitude(x, f, from, to); a < 0.1 {
+		if a := recordtest.Amplitude(x, f, from, to); a < 0.1 {
 			t.Errorf("%.0f Hz from %.1f s to %.1f s: amplitude %.3f, want the tone (0.3)", f, from, to, a)
 		}
 	}
 	for _, f := range absent {
-		if a := amplitude(x, f, from, to); a > 0.02 {
+		if a := recordtest.Amplitude(x, f, from, to); a > 0.02 {
 			t.Errorf("%.0f Hz from %.1f s to %.1f s: amplitude %.3f, want none", f, from, to, a)
 		}
 	}
 }
 
-func checkDuration(t *testing.T, p probe, want time.Duration) {
+func checkDuration(t *testing.T, p recordtest.Probe, want time.Duration) {
 	t.Helper()
-	if d := p.duration(t); d < want*95/100 || d > want*105/100 {
+	if d := p.Duration(t); d < want*95/100 || d > want*105/100 {
 		t.Errorf("ffprobe duration %v, want %v ± 5%%", d, want)
 	}
 }
 
 func TestRecordTwoSpeakersAndScreenShare(t *testing.T) {
-	needFFmpeg(t)
+	recordtest.NeedFFmpeg(t)
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "call.webm")
 	share := newScreen(t, videoTrackInfo("carol", "screen", webrtc.MimeTypeVP8), 300*time.Millisecond, time.Hour)
@@ -72,11 +73,11 @@ func TestRecordTwoSpeakersAndScreenShare(t *testing.T) {
 		t.Errorf("keyframe requests %v, want one for the screen share", keys.list())
 	}
 
-	p := ffprobe(t, path)
+	p := recordtest.FFprobe(t, path)
 	if p.Format.FormatName != "matroska,webm" {
 		t.Errorf("format %q, want matroska,webm", p.Format.FormatName)
 	}
-	if len(p.Streams) != 2 || p.count("audio", "opus") != 1 || p.count("video", "vp8") != 1 {
+	if len(p.Streams) != 2 || p.Count("audio", "opus") != 1 || p.Count("video", "vp8") != 1 {
 		t.Errorf("streams %+v, want one Opus and one VP8", p.Streams)
 	}
 	for _, s := range p.Streams {
@@ -95,7 +96,7 @@ func TestRecordTwoSpeakersAndScreenShare(t *testing.T) {
 		t.Errorf("no Cues in the file (%v): not seekable", err)
 	}
 
-	x := decodeAudio(t, path)
+	x := recordtest.DecodeAudio(t, path)
 	if got := time.Duration(len(x)) * time.Second / 48000; got < length*95/100 {
 		t.Errorf("decoded %v of audio, want %v", got, length)
 	}
@@ -103,7 +104,7 @@ func TestRecordTwoSpeakersAndScreenShare(t *testing.T) {
 }
 
 func TestRecordParticipantsJoinAndLeaveAudioOnly(t *testing.T) {
-	needFFmpeg(t)
+	recordtest.NeedFFmpeg(t)
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "call.webm")
 	keys := &keyframeLog{}
@@ -122,18 +123,18 @@ func TestRecordParticipantsJoinAndLeaveAudioOnly(t *testing.T) {
 		t.Errorf("keyframe requests %v without video", keys.list())
 	}
 
-	p := ffprobe(t, path)
-	if len(p.Streams) != 1 || p.count("audio", "opus") != 1 {
+	p := recordtest.FFprobe(t, path)
+	if len(p.Streams) != 1 || p.Count("audio", "opus") != 1 {
 		t.Errorf("streams %+v, want only Opus audio", p.Streams)
 	}
 	checkDuration(t, p, length)
-	x := decodeAudio(t, path)
+	x := recordtest.DecodeAudio(t, path)
 	checkTones(t, x, 0.3, 1.4, []float64{440, 880}, []float64{660, 1000})
 	checkTones(t, x, 2.3, 3.9, []float64{440, 660}, []float64{880, 1000})
 }
 
 func TestRecordUnsupportedVideoCodec(t *testing.T) {
-	needFFmpeg(t)
+	recordtest.NeedFFmpeg(t)
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "call.webm")
 	r, clock, t0 := start(t, path, nil)
@@ -153,33 +154,16 @@ func TestRecordUnsupportedVideoCodec(t *testing.T) {
 		t.Errorf("Result.Err = %v, want ErrUnsupportedCodec", res.Err)
 	}
 
-	p := ffprobe(t, path)
-	if len(p.Streams) != 1 || p.count("audio", "opus") != 1 {
+	p := recordtest.FFprobe(t, path)
+	if len(p.Streams) != 1 || p.Count("audio", "opus") != 1 {
 		t.Errorf("streams %+v, want only Opus audio", p.Streams)
 	}
 	checkDuration(t, p, 3*time.Second)
-	checkTones(t, decodeAudio(t, path), 0.3, 2.9, []float64{440, 660}, []float64{1000})
-}
-
-// fullDisk is a file on a disk that fills up after limit bytes.
-type fullDisk struct {
-	*os.File
-	limit, size int64
-}
-
-func (f *fullDisk) Write(p []byte) (int, error) {
-	if room := f.limit - f.size; int64(len(p)) > room {
-		n, _ := f.File.Write(p[:max(room, 0)])
-		f.size += int64(n)
-		return n, &fs.PathError{Op: "write", Path: f.Name(), Err: syscall.ENOSPC}
-	}
-	n, err := f.File.Write(p)
-	f.size += int64(n)
-	return n, err
+	checkTones(t, recordtest.DecodeAudio(t, path), 0.3, 2.9, []float64{440, 660}, []float64{1000})
 }
 
 func TestRecordDiskFullKeepsWhatWasRecorded(t *testing.T) {
-	needFFmpeg(t)
+	recordtest.NeedFFmpeg(t)
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "call.webm")
 	t0 := time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
@@ -191,9 +175,8 @@ func TestRecordDiskFullKeepsWhatWasRecorded(t *testing.T) {
 		RequestKeyframe: func(string, string) { share.keyAsked.Store(true) },
 		// Room for the header and the space kept for the Cues, and then
 		// about two seconds of the call.
-		create: func(path string) (file, error) {
-			f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
-			return &fullDisk{File: f, limit: cuesReserve + 60<<10}, err
+		Create: func(path string) (File, error) {
+			return recordtest.CreateFullDisk(path, cuesReserve+60<<10)
 		},
 	})
 	if err != nil {
@@ -215,14 +198,14 @@ func TestRecordDiskFullKeepsWhatWasRecorded(t *testing.T) {
 		t.Errorf("Result.Duration = %v, want what fitted (about 2 s)", res.Duration)
 	}
 
-	p := ffprobe(t, path)
-	if p.count("audio", "opus") != 1 || p.count("video", "vp8") != 1 {
+	p := recordtest.FFprobe(t, path)
+	if p.Count("audio", "opus") != 1 || p.Count("video", "vp8") != 1 {
 		t.Errorf("streams %+v, want one Opus and one VP8", p.Streams)
 	}
-	if d := p.duration(t); d < res.Duration*8/10 || d > res.Duration+100*time.Millisecond {
+	if d := p.Duration(t); d < res.Duration*8/10 || d > res.Duration+100*time.Millisecond {
 		t.Errorf("ffprobe duration %v, want about %v", d, res.Duration)
 	}
-	x := decodeAudio(t, path)
+	x := recordtest.DecodeAudio(t, path)
 	if got := time.Duration(len(x)) * time.Second / 48000; got < 500*time.Millisecond {
 		t.Fatalf("decoded %v of audio", got)
 	}
@@ -230,7 +213,7 @@ func TestRecordDiskFullKeepsWhatWasRecorded(t *testing.T) {
 }
 
 func TestRecordCrashLeavesPlayableFile(t *testing.T) {
-	needFFmpeg(t)
+	recordtest.NeedFFmpeg(t)
 	t.Parallel()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "call.webm")
@@ -249,15 +232,15 @@ func TestRecordCrashLeavesPlayableFile(t *testing.T) {
 	if err := os.WriteFile(crashed, b, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	p := ffprobe(t, crashed)
-	if p.count("audio", "opus") != 1 || p.count("video", "vp8") != 1 {
+	p := recordtest.FFprobe(t, crashed)
+	if p.Count("audio", "opus") != 1 || p.Count("video", "vp8") != 1 {
 		t.Errorf("streams %+v, want one Opus and one VP8", p.Streams)
 	}
 	// The Duration is brought up to date every 5 s.
-	if d := p.duration(t); d < 5*time.Second || d > 7*time.Second {
+	if d := p.Duration(t); d < 5*time.Second || d > 7*time.Second {
 		t.Errorf("ffprobe duration %v, want 5-7 s", d)
 	}
-	x := decodeAudio(t, crashed)
+	x := recordtest.DecodeAudio(t, crashed)
 	if got := time.Duration(len(x)) * time.Second / 48000; got < 6*time.Second {
 		t.Errorf("decoded %v of audio, want the 6.9 s mixed so far", got)
 	}
@@ -338,7 +321,7 @@ func containsCues(b []byte) bool {
 }
 
 func TestRecordOnTheRealClock(t *testing.T) {
-	needFFmpeg(t)
+	recordtest.NeedFFmpeg(t)
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "call.webm")
 	const length = 1500 * time.Millisecond
@@ -363,7 +346,7 @@ func TestRecordOnTheRealClock(t *testing.T) {
 	if res.Duration > elapsed || res.Duration < length-slotDur {
 		t.Errorf("recorded %v in %v", res.Duration, elapsed)
 	}
-	p := ffprobe(t, path)
+	p := recordtest.FFprobe(t, path)
 	checkDuration(t, p, res.Duration)
-	checkTones(t, decodeAudio(t, path), 0.2, 1.4, []float64{440}, []float64{660})
+	checkTones(t, recordtest.DecodeAudio(t, path), 0.2, 1.4, []float64{440}, []float64{660})
 }

@@ -1,6 +1,8 @@
 package record
 
 import (
+	"calls/server/record/recordtest"
+
 	"bytes"
 	"testing"
 	"time"
@@ -13,7 +15,7 @@ import (
 // vp8Packets packetizes the first n frames of the test stream into small
 // packets, several per frame.
 func vp8Packets(t *testing.T, n int) ([][]byte, [][]*packet) {
-	frames := ivfFrames(t, "testdata/screen.ivf")[:n]
+	frames := recordtest.IVFFrames(t, "testdata/screen.ivf")[:n]
 	pack := rtp.NewPacketizer(300, 96, 1, &codecs.VP8Payloader{EnablePictureID: true}, rtp.NewFixedSequencer(65530), 90000)
 	var pkts [][]*packet
 	for _, f := range frames {
