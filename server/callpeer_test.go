@@ -56,6 +56,9 @@ type callPeer struct {
 	// connectedAt is when the peer's media connection (ICE and DTLS) first
 	// came up.
 	connectedAt time.Time
+	// iceStarted is closed once the current PeerConnection's ICE checks
+	// run (guarded by pcMu, like pc).
+	iceStarted chan struct{}
 
 	keyframeNow atomic.Bool
 	audioSender *webrtc.RTPSender
@@ -156,6 +159,9 @@ func (p *callPeer) onSignal(data []byte) {
 		return
 	}
 	p.noteCandidates(sig)
+	if sig.Type == "offer" {
+		p.waitForICE()
+	}
 	p.pcMu.Lock()
 	defer p.pcMu.Unlock()
 	switch sig.Type {
@@ -184,6 +190,28 @@ func (p *callPeer) onSignal(data []byte) {
 		if sig.Candidate != nil {
 			_ = p.pc.AddICECandidate(*sig.Candidate)
 		}
+	}
+}
+
+// waitForICE holds a server offer back until ICE checks have started.
+// pion starts ICE in a goroutine after the first answer; an offer applied
+// before that restarts gathering, which fails while gathering still runs
+// ("attempting to gather candidates during gathering state"; a relay-only
+// peer gathers for as long as its TURN allocation takes). Browsers have no
+// such race, and the load test's peers wait the same way. An offer that
+// collides with our own is rolled back at once (we are the polite side).
+func (p *callPeer) waitForICE() {
+	p.pcMu.Lock()
+	started := p.iceStarted
+	colliding := p.pc != nil && p.pc.SignalingState() == webrtc.SignalingStateHaveLocalOffer
+	p.pcMu.Unlock()
+	if started == nil || colliding {
+		return
+	}
+	select {
+	case <-started:
+	case <-p.ctx.Done():
+	case <-time.After(10 * time.Second):
 	}
 }
 
@@ -255,13 +283,20 @@ func (p *callPeer) join(channelID string, withAudio, withVideo bool) hub.Frame {
 	if err != nil {
 		p.t.Fatal(err)
 	}
+	started := make(chan struct{})
+	var startOnce sync.Once
 	p.pcMu.Lock()
-	p.pc = pc
+	p.pc, p.iceStarted = pc, started
 	p.pcMu.Unlock()
 	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
 		if c != nil {
 			init := c.ToJSON()
 			go p.send("call_signal", sfu.Signal{Type: "candidate", Candidate: &init})
+		}
+	})
+	pc.OnICEConnectionStateChange(func(st webrtc.ICEConnectionState) {
+		if st != webrtc.ICEConnectionStateNew {
+			startOnce.Do(func() { close(started) })
 		}
 	})
 	pc.OnTrack(p.onTrack)
