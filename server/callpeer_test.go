@@ -164,6 +164,9 @@ func (p *callPeer) onSignal(data []byte) {
 	}
 	p.pcMu.Lock()
 	defer p.pcMu.Unlock()
+	if p.ctx.Err() != nil {
+		return // closing: its PeerConnection is closed or about to be
+	}
 	switch sig.Type {
 	case "offer":
 		if p.pc.SignalingState() == webrtc.SignalingStateHaveLocalOffer { // polite: roll back
