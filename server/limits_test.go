@@ -1,10 +1,12 @@
 package server
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -296,4 +298,54 @@ func TestCallFull(t *testing.T) {
 	}
 	waitFor(t, "ann hears ben", 10*time.Second, ann.heard(ben.pid, "mic", 10))
 	waitFor(t, "ben hears ann", 10*time.Second, ben.heard(ann.pid, "mic", 10))
+}
+
+// A client that opens a connection and sends its request headers slowly
+// (slowloris) is cut off after the header timeout, and headers past 64 KiB
+// are refused with 431, while a normal request on another connection is
+// served meanwhile.
+func TestSlowAndOversizedHeaders(t *testing.T) {
+	t.Parallel()
+	ts := startServer(t)
+	addr := strings.TrimPrefix(ts.URL, "http://")
+
+	slow, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer slow.Close()
+	start := time.Now()
+	// The request line and one header, never the blank line that ends them.
+	if _, err := slow.Write([]byte("GET /healthz HTTP/1.1\r\nHost: calls\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	closed := make(chan time.Duration, 1)
+	go func() {
+		slow.SetReadDeadline(time.Now().Add(30 * time.Second))
+		io.Copy(io.Discard, slow) // returns when the server closes it
+		closed <- time.Since(start)
+	}()
+
+	if resp, err := http.Get(ts.URL + "/healthz"); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("a normal request beside the slow one: %v %v", resp, err)
+	}
+
+	big, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer big.Close()
+	req := "GET /healthz HTTP/1.1\r\nHost: calls\r\nX-Filler: " + strings.Repeat("a", 80<<10) + "\r\n\r\n"
+	go big.Write([]byte(req))
+	big.SetReadDeadline(time.Now().Add(10 * time.Second))
+	line, err := bufio.NewReader(big).ReadString('\n')
+	if err != nil || !strings.Contains(line, "431") {
+		t.Fatalf("80 KiB of headers: got %q, %v; want 431", line, err)
+	}
+
+	took := <-closed
+	if took < 9*time.Second || took > 20*time.Second {
+		t.Fatalf("the slow client was cut off after %v, want the 10 s header timeout", took)
+	}
+	t.Logf("slow headers cut off after %v", took.Round(10*time.Millisecond))
 }
