@@ -20,6 +20,12 @@ type netSwitch struct {
 	conn   *net.UDPConn
 	closed bool
 	cut    atomic.Bool
+	// dropPT, while above zero, loses that many incoming RTP packets of
+	// payload type losePT (the header's first bytes are not encrypted in
+	// SRTP), as a link that loses a few packets of one stream would.
+	dropPT atomic.Int32
+	losePT uint8
+	lost   atomic.Int32 // how many it lost
 }
 
 func newNetSwitch(t *testing.T) *netSwitch {
@@ -52,6 +58,10 @@ func (n *netSwitch) ReadFrom(b []byte) (int, net.Addr, error) {
 			return k, addr, err
 		}
 		if n.cut.Load() {
+			continue
+		}
+		if k >= 12 && b[0]>>6 == 2 && b[1]&0x7f == n.losePT && n.dropPT.Load() > 0 && n.dropPT.Add(-1) >= 0 {
+			n.lost.Add(1)
 			continue
 		}
 		return k, addr, nil

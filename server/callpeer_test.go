@@ -87,6 +87,8 @@ type inbound struct {
 	firstKeyframe bool
 	first         []byte
 	payloads      map[string]bool // audio payloads seen (their text)
+	mime          string          // the codec it was negotiated with
+	seqs          map[uint16]bool // video sequence numbers seen
 }
 
 func newCallPeer(t testing.TB, ts *testServer, name, token string) *callPeer {
@@ -513,7 +515,7 @@ func itoa(n int) string {
 func (p *callPeer) onTrack(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 	key := tr.StreamID()
 	p.mu.Lock()
-	in := &inbound{kind: tr.Kind().String(), payloads: map[string]bool{}}
+	in := &inbound{kind: tr.Kind().String(), payloads: map[string]bool{}, mime: tr.Codec().MimeType, seqs: map[uint16]bool{}}
 	p.received[key] = in
 	p.mu.Unlock()
 	for {
@@ -530,6 +532,9 @@ func (p *callPeer) onTrack(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 		in.packets++
 		if tr.Kind() == webrtc.RTPCodecTypeAudio && len(in.payloads) < 10000 {
 			in.payloads[string(pkt.Payload[1:])] = true
+		}
+		if tr.Kind() == webrtc.RTPCodecTypeVideo && len(in.seqs) < 10000 {
+			in.seqs[pkt.SequenceNumber] = true
 		}
 		p.mu.Unlock()
 	}

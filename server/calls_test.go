@@ -705,3 +705,86 @@ func TestCallInADiscussion(t *testing.T) {
 	}
 	f.ts.mustDo("GET", "/api/v1/channels/"+f.channel+"/call", f.tokens["ben"], nil, nil, 404)
 }
+
+// A screen share in H.264 reaches a subscriber that offers H.264, as an
+// IDR slice first, with the codec negotiated end to end.
+func TestCallForwardsH264(t *testing.T) {
+	f := newCallFixture(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ann := f.peer(t, "ann")
+	ann.screenMime = webrtc.MimeTypeH264
+	if j := ann.join(f.channel, true, false); j.Type != "call_joined" {
+		t.Fatalf("ann join: %s %s", j.Type, j.Data)
+	}
+	ann.publish(ctx)
+	ben := f.peer(t, "ben")
+	ben.join(f.channel, true, false)
+	waitFor(t, "ben receives ann's H.264 screen", 15*time.Second, func() bool {
+		n, _ := ben.packetsFrom(ann.pid, "screen")
+		return n > 10
+	})
+	_, in := ben.packetsFrom(ann.pid, "screen")
+	ben.mu.Lock()
+	mime, first := in.mime, in.first
+	ben.mu.Unlock()
+	if !strings.EqualFold(mime, webrtc.MimeTypeH264) {
+		t.Fatalf("the screen share reached ben as %s, want H.264", mime)
+	}
+	if len(first) == 0 || first[0]&0x1f != 5 {
+		t.Fatalf("ben's first H.264 packet is not an IDR slice: % x", first[:min(len(first), 4)])
+	}
+}
+
+// Video packets lost between the SFU and a subscriber come back: the
+// subscriber's NACKs are answered from the SFU's per-subscriber history,
+// so every frame of the camera arrives although its link lost some.
+func TestCallRetransmitsLostVideo(t *testing.T) {
+	f := newCallFixture(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ann := f.peer(t, "ann")
+	ann.join(f.channel, true, true)
+	ann.publish(ctx)
+	ben := f.peer(t, "ben")
+	ben.udp = newNetSwitch(t)
+	ben.udp.losePT = 96 // VP8 in pion's default codecs, which ben offers
+	ben.join(f.channel, true, false)
+	waitFor(t, "ben receives ann's camera", 15*time.Second, func() bool {
+		n, _ := ben.packetsFrom(ann.pid, "camera")
+		return n > 10
+	})
+	ben.udp.dropPT.Store(3) // the next three camera packets are lost on the way
+	waitFor(t, "three camera packets lost", 10*time.Second, func() bool { return ben.udp.lost.Load() == 3 })
+	// ann sends a camera frame every 40 ms: wait for 20 more, then every
+	// sequence number from the first seen to the last must be there.
+	_, in := ben.packetsFrom(ann.pid, "camera")
+	ben.mu.Lock()
+	target := in.packets + 20
+	ben.mu.Unlock()
+	waitFor(t, "20 more camera packets", 10*time.Second, func() bool {
+		n, _ := ben.packetsFrom(ann.pid, "camera")
+		return n >= target
+	})
+	waitFor(t, "the lost packets retransmitted", 5*time.Second, func() bool {
+		ben.mu.Lock()
+		defer ben.mu.Unlock()
+		lo, hi := uint16(0), uint16(0)
+		firstSeq := true
+		for s := range in.seqs {
+			if firstSeq || int16(s-lo) < 0 {
+				lo = s
+			}
+			if firstSeq || int16(s-hi) > 0 {
+				hi = s
+			}
+			firstSeq = false
+		}
+		for s := lo; s != hi; s++ {
+			if !in.seqs[s] {
+				return false
+			}
+		}
+		return true
+	})
+}
