@@ -140,6 +140,12 @@ type routeState struct {
 	out     *batchConn
 	haveSeq bool
 	lastSeq uint16
+	// hdr is the header as one subscriber gets it. Writers take a
+	// *rtp.Header through an interface, so a header in a local variable
+	// would be moved to the heap: one allocation per subscriber and packet.
+	// They use it only during the call (pion encrypts it, its interceptors
+	// read or copy it), so one per track serves every write.
+	hdr rtp.Header
 }
 
 // route handles one packet from the publisher (size bytes on the wire):
@@ -182,8 +188,9 @@ func (t *forwardTrack) route(pkt *rtp.Packet, size int, st *routeState) (waiting
 	bs := *t.bindings.Load()
 	t.sent.Add(uint64(len(bs)))
 	st.out.beginFanout() // the writes below leave in one system call
+	h := &st.hdr
 	for _, b := range bs {
-		h := hdr
+		*h = hdr
 		h.SSRC, h.PayloadType = b.ssrc, b.payloadType
 		if b.waiting.Load() {
 			if !keyframe {
@@ -192,14 +199,14 @@ func (t *forwardTrack) route(pkt *rtp.Packet, size int, st *routeState) (waiting
 			}
 			// Until the subscriber's DTLS is up, pion drops writes
 			// (n == 0): keep waiting for a keyframe that gets through.
-			if n, _ := b.write.WriteRTP(&h, pkt.Payload); n > 0 {
+			if n, _ := b.write.WriteRTP(h, pkt.Payload); n > 0 {
 				b.waiting.Store(false)
 			} else {
 				waiting = true
 			}
 			continue
 		}
-		_, _ = b.write.WriteRTP(&h, pkt.Payload)
+		_, _ = b.write.WriteRTP(h, pkt.Payload)
 	}
 	st.out.endFanout()
 	return waiting

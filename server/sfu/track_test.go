@@ -225,3 +225,57 @@ func FuzzRoute(f *testing.F) {
 		routeOnce(t, raw, video, levelID)
 	})
 }
+
+type discardWriter struct{ n int }
+
+func (w *discardWriter) WriteRTP(h *rtp.Header, payload []byte) (int, error) {
+	w.n++
+	return h.MarshalSize() + len(payload), nil
+}
+
+func (w *discardWriter) Write(b []byte) (int, error) { return len(b), nil }
+
+// The forwarding path allocates nothing per packet: routing an audio
+// packet (with its level read) or a video packet to 50 subscribers, after
+// the first, takes no allocation.
+func TestRouteAllocatesNothing(t *testing.T) {
+	for _, video := range []bool{false, true} {
+		codec := webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}
+		payload := []byte{0xfc, 1, 2, 3, 4, 5, 6, 7}
+		if video {
+			codec = webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}
+			payload = []byte{0x10, 0x00, 0x9d, 0x01, 0x2a, 1, 2, 3}
+		}
+		room := &Room{id: "r", sfu: &SFU{}}
+		tr := &forwardTrack{id: "p_x", codec: codec, publisher: &Peer{id: "p", room: room}, video: video}
+		w := &discardWriter{}
+		bs := make([]*binding, 50)
+		for i := range bs {
+			bs[i] = &binding{id: fmt.Sprint(i), ssrc: uint32(i + 1), payloadType: 96, write: w}
+		}
+		tr.bindings.Store(&bs)
+		pkt := rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 111, SequenceNumber: 1, SSRC: 7}, Payload: payload}
+		var levelID uint8
+		if !video {
+			levelID = 1
+			if err := pkt.Header.SetExtension(levelID, []byte{0x90}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		loudest := uint8(127)
+		st := routeState{levelID: levelID, onLevel: func(l uint8) { loudest = min(loudest, l) }, info: tr.info()}
+		allocs := testing.AllocsPerRun(1000, func() {
+			pkt.SequenceNumber++
+			tr.route(&pkt, 12+len(payload), &st)
+		})
+		if allocs != 0 {
+			t.Errorf("video %v: %.1f allocations per routed packet, want 0", video, allocs)
+		}
+		if w.n < 1000*50 {
+			t.Errorf("video %v: %d writes, want at least %d", video, w.n, 1000*50)
+		}
+		if !video && loudest != 0x10 {
+			t.Errorf("audio level read as %d, want 16", loudest)
+		}
+	}
+}
