@@ -106,10 +106,19 @@ async function capture(constraints, kind) {
       ? 'This browser only allows microphones and cameras on secure (https://) sites. Ask your admin to serve calls over HTTPS.'
       : 'This browser cannot use a microphone or camera here.', 'unsupported');
   }
-  try {
-    return await navigator.mediaDevices.getUserMedia(constraints);
-  } catch (err) {
-    throw mediaError(err, kind);
+  // A device that could not start (NotReadableError, AbortError) is often
+  // only busy for a moment: being released by another tab, or the browser's
+  // audio service still starting. Two more tries before saying so.
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await navigator.mediaDevices.getUserMedia(constraints);
+    } catch (err) {
+      if ((err?.name === 'NotReadableError' || err?.name === 'AbortError') && attempt < 2) {
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        continue;
+      }
+      throw mediaError(err, kind);
+    }
   }
 }
 
