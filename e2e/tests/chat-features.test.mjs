@@ -333,3 +333,53 @@ test('room settings menu, discussions, members and team people, all from the UI'
   assert.deepEqual(pa.problems, [], 'no page errors or CSP violations for alice');
   assert.deepEqual(pb.problems, [], 'no page errors or CSP violations for bob');
 });
+
+test('messages typed while one is on its way all go out, in order; a failed one comes back to the box', async () => {
+  const password = strongPassword();
+  const server = await startServer({ users: [{ username: 'erin', password, admin: true }] });
+  const erin = await apiAs(server.url, 'erin', password);
+  const team = await erin.call('POST', '/teams', { name: 'fast', display_name: 'Fast' });
+  const town = (await erin.call('GET', '/channels')).channels.find((c) => c.team_id === team.id);
+
+  const browser = await launchBrowser();
+  const page = await newPage(browser);
+  await login(page, server.url, 'erin', password);
+  const log = roomLog(page);
+  await log.waitFor();
+
+  // A slow network: every post and command takes 400 ms to leave.
+  const slow = async (route) => {
+    await new Promise((r) => setTimeout(r, 400));
+    await route.continue();
+  };
+  await page.route('**/api/v1/channels/*/posts', slow);
+  await page.route('**/api/v1/channels/*/commands', slow);
+  const box = composerOf(page);
+  const typed = ['quick one', 'quick two', '/shrug', 'quick three'];
+  for (const text of typed) {
+    await box.fill(text);
+    await box.press('Enter');
+    assert.equal(await box.inputValue(), '', `the box is empty for the next message right after "${text}"`);
+  }
+  await postIn(log, 'quick three').waitFor();
+  await postIn(log, '¯\\_(ツ)_/¯').waitFor();
+  const stored = (await erin.call('GET', `/channels/${town.id}/posts`)).posts
+    .map((p) => p.message).filter((m) => /quick|shrug|ツ/.test(m));
+  assert.equal(stored.length, 4, `every message stored once: ${JSON.stringify(stored)}`);
+  const order = [...stored].reverse(); // the API lists newest first
+  assert.deepEqual(order.map((m) => (m.includes('ツ') ? '/shrug' : m)), typed, 'in the order typed');
+
+  // The network fails one send: the text is back in the box with the reason.
+  await page.unroute('**/api/v1/channels/*/posts');
+  await page.route('**/api/v1/channels/*/posts', (route) => route.fulfill({
+    status: 503, contentType: 'application/json', body: JSON.stringify({ error: 'The server is busy.', code: 'unavailable' }),
+  }), { times: 1 });
+  await box.fill('this one fails');
+  await box.press('Enter');
+  await page.getByRole('alert').filter({ hasText: 'Not sent: The server is busy.' }).waitFor();
+  assert.equal(await box.inputValue(), 'this one fails', 'the failed message is back to send again');
+  await box.press('Enter');
+  await postIn(log, 'this one fails').waitFor();
+  assert.equal(await box.inputValue(), '');
+  assert.deepEqual(page.problems.filter((p) => !/status of 503/.test(p)), [], 'no page errors or CSP violations');
+});

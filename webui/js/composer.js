@@ -49,14 +49,16 @@ export function composer({ channelId, label, placeholder, onSend, onCommand, onT
   );
 
   const uploads = []; // {file, node, bar, done, fileId, abort, error}
-  let sending = false;
+  let pending = 0; // sends on their way
+  let queue = Promise.resolve();
 
   const busy = () => uploads.some((u) => !u.fileId && !u.error);
   const ready = () => uploads.filter((u) => u.fileId);
 
   function refresh() {
-    send.disabled = sending || busy() || (area.value.trim() === '' && ready().length === 0);
+    send.disabled = busy() || (area.value.trim() === '' && ready().length === 0);
     files.hidden = uploads.length === 0;
+    form.setAttribute('aria-busy', String(pending > 0));
   }
 
   function grow() {
@@ -114,33 +116,49 @@ export function composer({ channelId, label, placeholder, onSend, onCommand, onT
     refresh();
   }
 
-  async function submit() {
+  // submit takes what is in the box at once and clears it, so the next
+  // message can be typed (and sent) while this one is on its way; sends go
+  // out one after another, in the order typed. A send that fails puts its
+  // text (and attachments) back, unless something new was typed meanwhile.
+  function submit() {
     const text = area.value.trim();
-    if (sending) return;
     if (busy()) {
       showError('Wait for the upload to finish, then send.');
       return;
     }
-    const fileIds = ready().map((u) => u.fileId);
-    if (!text && !fileIds.length) return;
-    sending = true;
-    refresh();
-    showError('');
-    try {
-      if (text.startsWith('/') && !text.startsWith('//') && !fileIds.length) await onCommand(text);
-      else await onSend(text.startsWith('//') ? text.slice(1) : text, fileIds);
-      area.value = '';
-      for (const u of uploads.splice(0)) u.node.remove();
-      grow();
-    } catch (err) {
-      showError(err.code === 'rate_limited'
-        ? 'You are sending messages too fast. Wait a moment.'
-        : `Not sent: ${err.message}`);
-    } finally {
-      sending = false;
-      refresh();
-      area.focus();
+    const attached = ready();
+    if (!text && !attached.length) return;
+    const fileIds = attached.map((u) => u.fileId);
+    for (const u of attached) {
+      uploads.splice(uploads.indexOf(u), 1);
+      u.node.remove();
     }
+    area.value = '';
+    grow();
+    showError('');
+    pending++;
+    refresh();
+    queue = queue.then(async () => {
+      try {
+        if (text.startsWith('/') && !text.startsWith('//') && !fileIds.length) await onCommand(text);
+        else await onSend(text.startsWith('//') ? text.slice(1) : text, fileIds);
+      } catch (err) {
+        showError(err.code === 'rate_limited'
+          ? 'You are sending messages too fast. Wait a moment.'
+          : `Not sent: ${err.message}`);
+        if (area.value.trim() === '' && !uploads.length) {
+          area.value = text;
+          for (const u of attached) {
+            uploads.push(u);
+            files.append(u.node);
+          }
+          grow();
+        }
+      } finally {
+        pending--;
+        refresh();
+      }
+    });
   }
 
   form.addEventListener('submit', (event) => {
