@@ -28,8 +28,13 @@ func (s *Server) uploadFiles(w http.ResponseWriter, r *http.Request, p *principa
 		s.writeError(w, r, &apiError{Status: http.StatusTooManyRequests, Code: "rate_limited", Message: "too many uploads; wait a little", RetryAfter: wait})
 		return
 	}
-	// A large upload on a slow link outlasts the server's read timeout.
-	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(30 * time.Minute))
+	// A large upload on a slow link outlasts the server's read timeout, and
+	// the reply comes after it, past the write timeout (which runs from the
+	// start of the request): without both, the file is stored and the
+	// client gets a closed connection instead of the reply.
+	rc := http.NewResponseController(w)
+	_ = rc.SetReadDeadline(time.Now().Add(s.cfg.HTTPTimeouts.Transfer))
+	_ = rc.SetWriteDeadline(time.Now().Add(s.cfg.HTTPTimeouts.Transfer + s.cfg.HTTPTimeouts.Write))
 	const maxFiles = 10
 	maxUpload := int64(s.settingInt("max_upload_bytes")) // --max-upload, or the admin's setting
 	r.Body = http.MaxBytesReader(w, r.Body, maxFiles*(maxUpload+64<<10))
@@ -124,6 +129,6 @@ func (s *Server) getFile(w http.ResponseWriter, r *http.Request, p *principal) {
 	h.Set("Content-Security-Policy", "default-src 'none'; img-src 'self'; media-src 'self'; style-src 'unsafe-inline'; sandbox")
 	h.Set("Cache-Control", "private, max-age=31536000, immutable")
 	h.Set("ETag", `"`+f.SHA256[:32]+`"`)
-	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(30 * time.Minute))
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(s.cfg.HTTPTimeouts.Transfer))
 	http.ServeContent(w, r, "", f.CreatedAt, blob)
 }

@@ -29,6 +29,40 @@ import (
 // DefaultMaxUpload is --max-upload's default: 50 MB per file.
 const DefaultMaxUpload = 50_000_000
 
+// HTTPTimeouts are the web server's limits on slow clients. Uploads and
+// file downloads get UploadTimeout instead of Read and Write: a 50 MB file
+// on a slow link outlasts a minute. Websockets have none of them (their
+// pings find a dead peer).
+type HTTPTimeouts struct {
+	Header   time.Duration // the request line and headers
+	Read     time.Duration // a whole request, body included
+	Write    time.Duration // a whole response, from the end of the headers read
+	Idle     time.Duration // a kept-alive connection between requests
+	Transfer time.Duration // one upload or file download
+}
+
+// DefaultHTTPTimeouts are the limits `calls serve` runs with.
+var DefaultHTTPTimeouts = HTTPTimeouts{
+	Header:   10 * time.Second,
+	Read:     60 * time.Second,
+	Write:    60 * time.Second,
+	Idle:     120 * time.Second,
+	Transfer: 30 * time.Minute,
+}
+
+// withDefaults fills the zero fields from DefaultHTTPTimeouts.
+func (t HTTPTimeouts) withDefaults() HTTPTimeouts {
+	d := DefaultHTTPTimeouts
+	for _, f := range []struct{ v, def *time.Duration }{
+		{&t.Header, &d.Header}, {&t.Read, &d.Read}, {&t.Write, &d.Write}, {&t.Idle, &d.Idle}, {&t.Transfer, &d.Transfer},
+	} {
+		if *f.v <= 0 {
+			*f.v = *f.def
+		}
+	}
+	return t
+}
+
 // Config is everything `calls serve` was told.
 type Config struct {
 	DataDir  string
@@ -44,6 +78,10 @@ type Config struct {
 
 	SessionTTL time.Duration
 	MaxUpload  int64 // bytes per uploaded file
+
+	// HTTPTimeouts bounds what one web connection may take; a zero field
+	// takes its default (DefaultHTTPTimeouts).
+	HTTPTimeouts HTTPTimeouts
 
 	// RTCAddr is the one UDP address of all call media (ICE mux).
 	RTCAddr string
@@ -138,6 +176,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.SessionTTL == 0 {
 		cfg.SessionTTL = 30 * 24 * time.Hour
 	}
+	cfg.HTTPTimeouts = cfg.HTTPTimeouts.withDefaults()
 	if cfg.MaxUpload == 0 {
 		cfg.MaxUpload = DefaultMaxUpload
 	}
@@ -264,10 +303,10 @@ func (s *Server) Serve(ctx context.Context) error {
 	}
 	s.http = &http.Server{
 		Handler:           s.routes(),
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       60 * time.Second,
-		WriteTimeout:      60 * time.Second,
-		IdleTimeout:       120 * time.Second,
+		ReadHeaderTimeout: s.cfg.HTTPTimeouts.Header,
+		ReadTimeout:       s.cfg.HTTPTimeouts.Read,
+		WriteTimeout:      s.cfg.HTTPTimeouts.Write,
+		IdleTimeout:       s.cfg.HTTPTimeouts.Idle,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 		// Requests outlive the signal: shutdown below closes them in order
