@@ -41,6 +41,7 @@ var (
 	relayBenchDuration = flag.Duration("relay.duration", 3*time.Second, "measuring time per relay benchmark run")
 	relayBenchRate     = flag.Int("relay.rate", 5000, "packets/s offered by all clients together in the rate load")
 	relayBenchSize     = flag.Int("relay.size", 200, "payload bytes per relayed packet")
+	relayBenchProcs    = flag.Int("relay.gomaxprocs", 0, "GOMAXPROCS of our server process (0: the machine's cores)")
 )
 
 const benchServerEnv = "CALLS_TURN_BENCH_SERVER"
@@ -160,6 +161,9 @@ func benchRelay(b *testing.B, server, load string, allocs int) {
 func startOurServer(b *testing.B, secret string) (*exec.Cmd, netip.AddrPort) {
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), benchServerEnv+"="+secret)
+	if *relayBenchProcs > 0 {
+		cmd.Env = append(cmd.Env, "GOMAXPROCS="+strconv.Itoa(*relayBenchProcs))
+	}
 	cmd.Stderr = os.Stderr
 	stdin, err := cmd.StdinPipe()
 	if err != nil {

@@ -105,6 +105,16 @@ export async function preflight(page, button, { camera = false } = {}) {
   }
   const go = dialog.getByRole('button', { name: button, exact: true });
   await go.and(page.locator(':enabled')).waitFor();
+  // Chromium's fake microphone sometimes fails to start on a loaded
+  // machine (NotReadableError, even after the app's own retries): the
+  // dialog says so and offers the microphone button, which a person would
+  // press to try again. Do the same, once, and say it happened.
+  const busy = dialog.getByRole('alert').filter({ hasText: /microphone could not be started/ });
+  if (await busy.isVisible()) {
+    process.stderr.write(`# pre-flight: ${await busy.textContent()} Pressing the microphone to try again.\n`);
+    await dialog.getByRole('button', { name: 'Microphone off' }).click();
+    await dialog.getByRole('button', { name: 'Microphone on' }).waitFor();
+  }
   await go.click();
   await dialog.waitFor({ state: 'detached' });
 }

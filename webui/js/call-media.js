@@ -108,13 +108,16 @@ async function capture(constraints, kind) {
   }
   // A device that could not start (NotReadableError, AbortError) is often
   // only busy for a moment: being released by another tab, or the browser's
-  // audio service still starting. Two more tries before saying so.
+  // audio service still starting on a loaded machine. Three more tries,
+  // 0.3, 0.6 and 1.2 s apart, before saying so.
   for (let attempt = 0; ; attempt++) {
     try {
       return await navigator.mediaDevices.getUserMedia(constraints);
     } catch (err) {
-      if ((err?.name === 'NotReadableError' || err?.name === 'AbortError') && attempt < 2) {
-        await new Promise((resolve) => setTimeout(resolve, 300));
+      const busy = err?.name === 'NotReadableError' || err?.name === 'AbortError';
+      console.warn(`The ${kind} did not start (${err?.name}: ${err?.message})${busy && attempt < 3 ? '; trying again' : ''}`);
+      if (busy && attempt < 3) {
+        await new Promise((resolve) => setTimeout(resolve, 300 * 2 ** attempt));
         continue;
       }
       throw mediaError(err, kind);
