@@ -91,12 +91,26 @@ func (s *Server) handleCallSignal(ctx context.Context, c *hub.Client, data json.
 	return nil
 }
 
-// mayPublish says whether a track of this source is forwarded: a camera
-// only while video_allowed. call_track already refuses a camera; this
-// holds for a client that sends one anyway (a video track it did not name
-// counts as a camera).
-func (s *Server) mayPublish(source string) bool {
-	return source != sfu.SourceCamera || s.settingBool("video_allowed")
+// mayPublish says whether m's track of this source is forwarded: a camera
+// only while video_allowed; a screen share (and its audio) only from the
+// participant the call's one screen slot went to (call_screen), while
+// screen_share_allowed. call_track and call_screen refuse these already;
+// this holds for a client that sends the track anyway (a video track it
+// did not name counts as a camera). It is asked once per track, when its
+// first packet arrives.
+func (s *Server) mayPublish(m *member, source string) bool {
+	switch source {
+	case sfu.SourceCamera:
+		return s.settingBool("video_allowed")
+	case sfu.SourceScreen, sfu.SourceScreenAudio:
+		if !s.settingBool("screen_share_allowed") {
+			return false
+		}
+		m.call.mu.Lock()
+		defer m.call.mu.Unlock()
+		return m.call.screenSharer == m.id
+	}
+	return true
 }
 
 type callTrackFrame struct {

@@ -294,7 +294,7 @@ func (s *Server) enterCall(ctx context.Context, u *store.User, channelID, title 
 		cb.Signal = func(sig sfu.Signal) { c.Send("call_signal", sig) }
 	}
 	opts := m.stream.peerOptions()
-	opts.Publish = s.mayPublish
+	opts.Publish = func(source string) bool { return s.mayPublish(m, source) }
 	peer, err := cl.media.AddPeerWith(m.id, cb, opts)
 	if err != nil {
 		s.removeParticipant(ctx, m, "media failed")

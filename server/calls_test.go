@@ -788,3 +788,43 @@ func TestCallRetransmitsLostVideo(t *testing.T) {
 		return true
 	})
 }
+
+// A screen share the server refused (someone else holds the one screen
+// slot) is not forwarded even when the client sends the track anyway:
+// neither as a screen nor as a camera.
+func TestRefusedScreenShareIsNotForwarded(t *testing.T) {
+	f := newCallFixture(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ann, ben := f.peer(t, "ann"), f.peer(t, "ben")
+	ann.screenMime, ben.screenMime = webrtc.MimeTypeVP8, webrtc.MimeTypeVP8
+	if j := ann.join(f.channel, true, false); j.Type != "call_joined" {
+		t.Fatalf("ann join: %s %s", j.Type, j.Data)
+	}
+	ann.publish(ctx)
+	if j := ben.join(f.channel, true, false); j.Type != "call_joined" {
+		t.Fatalf("ben join: %s %s", j.Type, j.Data)
+	}
+	var e struct{ Code string }
+	json.Unmarshal(ben.event("error").Data, &e)
+	if e.Code != "screen_busy" {
+		t.Fatalf("ben's call_screen while ann shares: %+v, want screen_busy", e)
+	}
+	ben.publish(ctx)
+	waitFor(t, "ben sees ann's screen and ann hears ben", 15*time.Second, func() bool {
+		s, _ := ben.packetsFrom(ann.pid, "screen")
+		a, _ := ann.packetsFrom(ben.pid, "mic")
+		return s > 10 && a > 50
+	})
+	// A second more of ben's audio: his screen, sent all along, never came.
+	start, _ := ann.packetsFrom(ben.pid, "mic")
+	waitFor(t, "another second of ben's audio", 15*time.Second, func() bool {
+		c, _ := ann.packetsFrom(ben.pid, "mic")
+		return c > start+50
+	})
+	for _, source := range []string{"screen", "camera"} {
+		if n, _ := ann.packetsFrom(ben.pid, source); n > 0 {
+			t.Fatalf("ben's refused screen share reached ann as %s: %d packets", source, n)
+		}
+	}
+}
