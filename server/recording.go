@@ -333,6 +333,17 @@ func (s *Server) postRecording(ctx context.Context, r *recording, res record.Res
 	if err != nil {
 		return "", err
 	}
+	defer func() {
+		// Not posted: the file goes back where the next start looks for
+		// recordings to post (see closeCrashedRecordings), and no file id
+		// is returned, so that the recording's row says it is not posted.
+		if err != nil {
+			fileID = ""
+			if uerr := s.files.Unadopt(blob, r.path); uerr != nil {
+				s.log.Error("keep an unposted recording", "recording", r.id, "err", uerr)
+			}
+		}
+	}()
 	file := &store.File{SHA256: blob.SHA256, Name: name, Size: blob.Size, ContentType: "video/webm", UserID: r.by, ChannelID: channelID}
 	if err := s.store.CreateFile(ctx, file); err != nil {
 		return "", err

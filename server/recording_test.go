@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -165,37 +166,89 @@ func TestCallRecordingPostedInThread(t *testing.T) {
 	}
 }
 
-// A recording whose file could not be stored when it stopped (a full disk)
-// keeps its file, however old, and is posted at the next start that can
-// store it.
-func TestUnpostedRecordingIsKeptAndPostedLater(t *testing.T) {
-	f := newCallFixture(t)
+// unpostedRecording makes a call with a recording as stopRecording leaves
+// it when the post fails: a closed row with what was recorded but no
+// file, and the file kept in tmp (two hours old).
+func unpostedRecording(t *testing.T) (f *callFixture, call callView, path string, content []byte) {
+	t.Helper()
+	f = newCallFixture(t)
 	ann := f.peer(t, "ann")
 	if j := ann.join(f.channel, true, false); j.Type != "call_joined" {
 		t.Fatalf("join: %s", j.Data)
 	}
-	var call callView
 	f.ts.mustDo("GET", "/api/v1/channels/"+f.channel+"/call", f.tokens["ann"], nil, &call, 200)
-
-	// The row as stopRecording leaves it when the post fails: closed, with
-	// what was recorded, but no file.
 	ctx := context.Background()
 	started := time.Now().Add(-3 * time.Hour).UTC()
 	rec := &store.Recording{ID: store.NewID(), CallID: call.ID, StartedBy: f.users["ann"].ID, StartedAt: started}
 	if err := f.ts.store.RecordingStarted(ctx, rec); err != nil {
 		t.Fatal(err)
 	}
-	content := append([]byte{0x1a, 0x45, 0xdf, 0xa3}, []byte(strings.Repeat("what fitted on the disk ", 2000))...)
+	content = append([]byte{0x1a, 0x45, 0xdf, 0xa3}, []byte(strings.Repeat("what fitted on the disk ", 2000))...)
 	if err := f.ts.store.RecordingStopped(ctx, rec.ID, started.Add(75*time.Second), "", 75*time.Second, int64(len(content)),
 		"write: no space left on device"); err != nil {
 		t.Fatal(err)
 	}
-	path := recordingPath(f.ts.cfg.DataDir, call.ID, rec.ID)
+	path = recordingPath(f.ts.cfg.DataDir, call.ID, rec.ID)
 	if err := os.WriteFile(path, content, 0o640); err != nil {
 		t.Fatal(err)
 	}
 	old := time.Now().Add(-2 * time.Hour)
 	os.Chtimes(path, old, old)
+	return f, call, path, content
+}
+
+// A recording taken into the file store whose post then fails (the
+// database refuses the write) is put back and posted at the next start.
+func TestRecordingWhosePostFailsIsPostedLater(t *testing.T) {
+	f, call, path, content := unpostedRecording(t)
+	ctx := context.Background()
+	// A second connection to the server's own database file adds a
+	// trigger that refuses recording posts, as a failing disk would.
+	db, err := sql.Open("sqlite", filepath.Join(f.ts.cfg.DataDir, "calls.db")+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(`CREATE TRIGGER refuse_recording_posts BEFORE INSERT ON posts WHEN NEW.type = 'call_recording'
+		BEGIN SELECT RAISE(ABORT, 'injected: the disk failed'); END`); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.ts.closeCrashedRecordings(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := os.ReadFile(path); err != nil || !bytes.Equal(got, content) {
+		t.Fatalf("the recording is not kept after its post failed: %d bytes, %v", len(got), err)
+	}
+	rs, _ := f.ts.store.CallRecordings(ctx, call.ID)
+	if len(rs) != 1 || rs[0].FileID != "" {
+		t.Fatalf("row after the failed post: %+v", rs)
+	}
+
+	if _, err := db.Exec(`DROP TRIGGER refuse_recording_posts`); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.ts.closeCrashedRecordings(ctx); err != nil {
+		t.Fatal(err)
+	}
+	rs, _ = f.ts.store.CallRecordings(ctx, call.ID)
+	if len(rs) != 1 || rs[0].FileID == "" {
+		t.Fatalf("row after the retry: %+v", rs)
+	}
+	p, body := recordingPosted(t, f, call.PostID, 1)
+	if !bytes.Equal(body, content) || p.Files[0].ID != rs[0].FileID {
+		t.Fatalf("posted %d bytes as file %s, want the %d kept, file %s", len(body), p.Files[0].ID, len(content), rs[0].FileID)
+	}
+	if _, err := os.Stat(path); !os.IsNotExist(err) {
+		t.Fatalf("posted recording left in tmp: %v", err)
+	}
+}
+
+// A recording whose file could not be stored when it stopped (a full disk)
+// keeps its file, however old, and is posted at the next start that can
+// store it.
+func TestUnpostedRecordingIsKeptAndPostedLater(t *testing.T) {
+	f, call, path, content := unpostedRecording(t)
+	ctx := context.Background()
 
 	// The store still cannot take it: its blob directory is broken.
 	sum := sha256.Sum256(content)

@@ -272,6 +272,17 @@ func (s *Store) Adopt(path, name string) (Blob, error) {
 	return b, nil
 }
 
+// Unadopt puts an adopted blob back at path, as a hard link (no disk space
+// needed), for a caller whose use of it failed after Adopt: it can try
+// again later from path. The blob stays in the store too: two names for
+// the same bytes, and a later Adopt of path finds it stored already.
+func (s *Store) Unadopt(b Blob, path string) error {
+	if err := os.Link(s.path(b.SHA256), path); err != nil && !errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("unadopt file: %w", err)
+	}
+	return nil
+}
+
 func fileExists(path string) bool {
 	_, err := os.Lstat(path)
 	return err == nil
