@@ -53,3 +53,12 @@ func (n *Name) AddrPort() netip.AddrPort {
 	}
 	return netip.AddrPort{}
 }
+
+// ScopeID is an IPv6 address's sin6_scope_id (the interface of a
+// link-local address), 0 for IPv4 and global addresses.
+func (n *Name) ScopeID() uint32 {
+	if binary.NativeEndian.Uint16(n[0:2]) != syscall.AF_INET6 {
+		return 0
+	}
+	return binary.NativeEndian.Uint32(n[24:28])
+}

@@ -4,6 +4,7 @@ package sfu
 
 import (
 	"net"
+	"os"
 	"runtime"
 	"syscall"
 	"unsafe"
@@ -71,4 +72,44 @@ func (c *batchConn) sendRaw(b *batch) int {
 	}
 	runtime.KeepAlive(b)
 	return sent
+}
+
+// ReadFrom reads one datagram with recvfrom(2) as a raw system call
+// (MSG_DONTWAIT), waiting in the netpoller while none is queued. A raw call
+// keeps the Go scheduler out of it: an ordinary one (net.UDPConn's) wakes
+// the runtime's sysmon thread whenever it follows a moment with every P
+// idle, which audio (a packet every few milliseconds) makes happen on
+// nearly every packet, and sysmon then polls every 20 µs for a millisecond.
+func (c *batchConn) ReadFrom(b []byte) (int, net.Addr, error) {
+	if c.raw == nil || len(b) == 0 {
+		return c.PacketConn.ReadFrom(b)
+	}
+	var (
+		n     int
+		name  mmsg.Name
+		errno syscall.Errno
+	)
+	err := c.raw.Read(func(fd uintptr) bool {
+		namelen := uint32(len(name))
+		r1, _, e := syscall.RawSyscall6(syscall.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)),
+			syscall.MSG_DONTWAIT, uintptr(unsafe.Pointer(&name[0])), uintptr(unsafe.Pointer(&namelen)))
+		if e == syscall.EAGAIN || e == syscall.EINTR {
+			return false // wait for the socket to be readable
+		}
+		n, errno = int(r1), e
+		return true
+	})
+	if err != nil {
+		return 0, nil, err
+	}
+	if errno != 0 {
+		return 0, nil, &net.OpError{Op: "read", Net: "udp", Source: c.LocalAddr(), Err: os.NewSyscallError("recvfrom", errno)}
+	}
+	addr := net.UDPAddrFromAddrPort(name.AddrPort())
+	if scope := name.ScopeID(); scope != 0 {
+		if ifi, err := net.InterfaceByIndex(int(scope)); err == nil {
+			addr.Zone = ifi.Name
+		}
+	}
+	return n, addr, nil
 }
