@@ -7,6 +7,7 @@ import (
 	"os"
 	"sync"
 	"syscall"
+	"unsafe"
 )
 
 // relayLoop reads the relay sockets of UDP clients' allocations from one
@@ -76,12 +77,15 @@ func newRelayLoop(listener *net.UDPConn) (*relayLoop, error) {
 		conns:   make(map[int32]*relayConn),
 	}
 	l.waitFn = func(fd uintptr) bool {
-		n, err := syscall.EpollWait(int(fd), l.events, 0)
-		if err != nil {
+		// A raw epoll_pwait with a zero timeout: it never blocks, and a
+		// raw call keeps sysmon asleep (see udpBatch.mmsg).
+		r, _, errno := syscall.RawSyscall6(syscall.SYS_EPOLL_PWAIT, fd, uintptr(unsafe.Pointer(&l.events[0])), uintptr(len(l.events)), 0, 0, 0)
+		n := int(r)
+		if errno != 0 {
 			n = 0
 		}
 		l.nevents = n
-		return n > 0 || (err != nil && err != syscall.EINTR)
+		return n > 0 || (errno != 0 && errno != syscall.EINTR)
 	}
 	const size = 4 + maxDatagram + 3
 	mem := make([]byte, loopBuffers*size)
