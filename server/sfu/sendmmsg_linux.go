@@ -93,8 +93,10 @@ func (c *batchConn) ReadFrom(b []byte) (int, net.Addr, error) {
 		namelen := uint32(len(name))
 		r1, _, e := syscall.RawSyscall6(syscall.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)),
 			syscall.MSG_DONTWAIT, uintptr(unsafe.Pointer(&name[0])), uintptr(unsafe.Pointer(&namelen)))
-		if e == syscall.EAGAIN || e == syscall.EINTR {
-			return false // wait for the socket to be readable
+		if e == syscall.EAGAIN || e == syscall.EINTR || e == syscall.ECONNREFUSED {
+			// Nothing to read (an ICMP error for an earlier send is not
+			// this socket's failure): wait for the socket to be readable.
+			return false
 		}
 		n, errno = int(r1), e
 		return true
