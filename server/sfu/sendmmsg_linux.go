@@ -90,16 +90,21 @@ func (c *batchConn) ReadFrom(b []byte) (int, net.Addr, error) {
 		errno syscall.Errno
 	)
 	err := c.raw.Read(func(fd uintptr) bool {
-		namelen := uint32(len(name))
-		r1, _, e := syscall.RawSyscall6(syscall.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)),
-			syscall.MSG_DONTWAIT, uintptr(unsafe.Pointer(&name[0])), uintptr(unsafe.Pointer(&namelen)))
-		if e == syscall.EAGAIN || e == syscall.EINTR || e == syscall.ECONNREFUSED {
-			// Nothing to read (an ICMP error for an earlier send is not
-			// this socket's failure): wait for the socket to be readable.
-			return false
+		for {
+			namelen := uint32(len(name))
+			r1, _, e := syscall.RawSyscall6(syscall.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)),
+				syscall.MSG_DONTWAIT, uintptr(unsafe.Pointer(&name[0])), uintptr(unsafe.Pointer(&namelen)))
+			switch e {
+			case syscall.EINTR, syscall.ECONNREFUSED:
+				// An ICMP error for an earlier send is reported once and
+				// is not this socket's failure: read on.
+				continue
+			case syscall.EAGAIN:
+				return false // wait for the socket to be readable
+			}
+			n, errno = int(r1), e
+			return true
 		}
-		n, errno = int(r1), e
-		return true
 	})
 	if err != nil {
 		return 0, nil, err
