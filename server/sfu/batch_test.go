@@ -132,3 +132,58 @@ func TestBatchConnConcurrentFanoutsKeepOrder(t *testing.T) {
 		t.Fatalf("%d packets arrived, want %d", total, writers*fanouts*perFanout)
 	}
 }
+
+// ReadFrom gives what a peer sent and where from, like the socket's own,
+// on an IPv4 socket and on a dual-stack one (IPv4 peers as mapped
+// addresses, as net.UDPConn gives them), and returns when a read
+// deadline passes.
+func TestBatchConnReadFrom(t *testing.T) {
+	for _, tc := range []struct{ listen, peer string }{{"127.0.0.1:0", "127.0.0.1"}, {"[::]:0", "127.0.0.1"}, {"[::]:0", "::1"}} {
+		uc, err := net.ListenUDP("udp", mustResolve(t, tc.listen))
+		if err != nil {
+			t.Skipf("%s: %v", tc.listen, err)
+		}
+		defer uc.Close()
+		bc := newBatchConn(uc)
+		port := uc.LocalAddr().(*net.UDPAddr).Port
+		peer, err := net.DialUDP("udp", nil, &net.UDPAddr{IP: net.ParseIP(tc.peer), Port: port})
+		if err != nil {
+			t.Skipf("%s: %v", tc.peer, err)
+		}
+		defer peer.Close()
+		for _, msg := range []string{"first", "second, a little longer"} {
+			if _, err := peer.Write([]byte(msg)); err != nil {
+				t.Fatal(err)
+			}
+			buf := make([]byte, 1500)
+			bc.SetReadDeadline(time.Now().Add(5 * time.Second))
+			n, from, err := bc.ReadFrom(buf)
+			if err != nil || string(buf[:n]) != msg {
+				t.Fatalf("%s from %s: read %q, %v; want %q", tc.listen, tc.peer, buf[:n], err, msg)
+			}
+			want := peer.LocalAddr().(*net.UDPAddr)
+			got, ok := from.(*net.UDPAddr)
+			if !ok || !got.IP.Equal(want.IP) || got.Port != want.Port {
+				t.Fatalf("%s from %s: source %v, want %v", tc.listen, tc.peer, from, want)
+			}
+		}
+		bc.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+		if _, _, err := bc.ReadFrom(make([]byte, 1500)); !isTimeout(err) {
+			t.Fatalf("%s: read past the deadline: %v, want a timeout", tc.listen, err)
+		}
+	}
+}
+
+func mustResolve(t *testing.T, addr string) *net.UDPAddr {
+	t.Helper()
+	a, err := net.ResolveUDPAddr("udp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+func isTimeout(err error) bool {
+	ne, ok := err.(net.Error)
+	return ok && ne.Timeout()
+}
