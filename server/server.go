@@ -53,14 +53,14 @@ var DefaultHTTPTimeouts = HTTPTimeouts{
 // withDefaults fills the zero fields from DefaultHTTPTimeouts.
 func (t HTTPTimeouts) withDefaults() HTTPTimeouts {
 	d := DefaultHTTPTimeouts
-	for _, f := range []struct{ v, def *time.Duration }{
-		{&t.Header, &d.Header}, {&t.Read, &d.Read}, {&t.Write, &d.Write}, {&t.Idle, &d.Idle}, {&t.Transfer, &d.Transfer},
-	} {
-		if *f.v <= 0 {
-			*f.v = *f.def
+	or := func(v, def time.Duration) time.Duration {
+		if v > 0 {
+			return v
 		}
+		return def
 	}
-	return t
+	return HTTPTimeouts{Header: or(t.Header, d.Header), Read: or(t.Read, d.Read), Write: or(t.Write, d.Write),
+		Idle: or(t.Idle, d.Idle), Transfer: or(t.Transfer, d.Transfer)}
 }
 
 // Config is everything `calls serve` was told.
