@@ -340,19 +340,38 @@ func (g *gate) closeAll() {
 	}
 }
 
-// gatePacketConn is the UDP listening socket as pion sees it. It reads a
-// batch at a time, forwards ChannelData on bound channels itself and
-// passes everything else to pion one datagram per ReadFrom.
+// gatePacketConn is the UDP listening socket as pion sees it. ChannelData
+// on bound channels is forwarded before pion sees it, and everything else
+// passes the gate and goes to pion one datagram per ReadFrom. Where there
+// is a relay loop (Linux), the loop reads the socket and does the
+// forwarding; elsewhere ReadFrom reads a batch at a time and does.
 type gatePacketConn struct {
 	*net.UDPConn
-	g *gate
+	g    *gate
+	loop *relayLoop // nil: ReadFrom reads the socket
 
-	// Used only by pion's read loop (ReadFrom).
+	closed    chan struct{}
+	closeOnce sync.Once
+
+	// Used only by pion's read loop (ReadFrom) when there is no relay loop.
 	rx      *rxQueue
 	touched []*relayConn // relays with datagrams queued for their peers
 }
 
+func newGatePacketConn(pc *net.UDPConn, g *gate) *gatePacketConn {
+	return &gatePacketConn{UDPConn: pc, g: g, closed: make(chan struct{})}
+}
+
+// Close closes the socket and ends a ReadFrom waiting for the relay loop.
+func (c *gatePacketConn) Close() error {
+	c.closeOnce.Do(func() { close(c.closed) })
+	return c.UDPConn.Close()
+}
+
 func (c *gatePacketConn) ReadFrom(p []byte) (int, net.Addr, error) {
+	if c.loop != nil {
+		return c.readFromLoop(p)
+	}
 	if c.rx == nil {
 		q, err := newRxQueue(c.UDPConn, listenerBatch, min(len(p), maxDatagram), 0)
 		if err != nil {
@@ -389,6 +408,29 @@ func (c *gatePacketConn) ReadFrom(p []byte) (int, net.Addr, error) {
 		}
 		c.flushPeers()
 		return copy(p, b), net.UDPAddrFromAddrPort(pkt.from), nil
+	}
+}
+
+// readFromLoop is ReadFrom for what the relay loop did not relay.
+func (c *gatePacketConn) readFromLoop(p []byte) (int, net.Addr, error) {
+	for {
+		var pkt slowPacket
+		select {
+		case pkt = <-c.loop.toPion:
+		case <-c.closed:
+			return 0, nil, net.ErrClosed
+		case <-c.loop.stopped:
+			return 0, nil, net.ErrClosed
+		}
+		if reply, drop := c.g.inspect(pkt.data, pkt.from); reply != nil || drop {
+			if reply != nil {
+				c.UDPConn.WriteToUDPAddrPort(reply, pkt.from)
+			}
+			if drop {
+				continue
+			}
+		}
+		return copy(p, pkt.data), net.UDPAddrFromAddrPort(pkt.from), nil
 	}
 }
 

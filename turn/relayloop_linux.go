@@ -3,6 +3,7 @@
 package turn
 
 import (
+	"errors"
 	"net"
 	"os"
 	"sync"
@@ -10,18 +11,23 @@ import (
 	"unsafe"
 )
 
-// relayLoop reads the relay sockets of UDP clients' allocations from one
-// goroutine, over one level-triggered epoll set, instead of one goroutine
-// per allocation. Media fans out from the SFU to every subscriber at once,
-// so relay sockets become readable together: one epoll_wait finds them
-// all, each is read with one recvmmsg, and every frame for every UDP
-// client leaves through the listening socket in one sendmmsg. Go's
-// netpoller would wake a goroutine per socket instead, each making a read,
-// a write and a read that finds nothing more, which costs about half again
-// as much CPU per relayed packet at 100 packets/s per allocation.
+// relayLoop is the UDP data plane's one event loop: one goroutine, over one
+// level-triggered epoll set, reads the listening socket and the relay
+// sockets of UDP clients' allocations, as coturn's single thread does,
+// instead of a goroutine per socket. Media fans out from the SFU to every
+// subscriber at once, so relay sockets become readable together: one
+// epoll_wait finds them all, each is read with one recvmmsg, and every
+// frame for every UDP client leaves through the listening socket in one
+// sendmmsg. Go's netpoller would wake a goroutine per socket instead, each
+// making a read, a write and a read that finds nothing more, which costs
+// about half again as much CPU per relayed packet at 100 packets/s per
+// allocation. With the listening socket in the same set, a packet's round
+// trip through the relay wakes one goroutine, not two.
 //
-// Datagrams outside a channel still go to pion, through the allocation's
-// slow channel (relayConn.ReadFrom).
+// What is not ChannelData on a bound channel goes to pion: from the
+// listening socket through toPion (gatePacketConn.ReadFrom, which runs the
+// gate), from a relay socket through the allocation's slow channel
+// (relayConn.ReadFrom).
 type relayLoop struct {
 	ep       *os.File        // the epoll set, itself waited on by Go's netpoller
 	epRaw    syscall.RawConn // ep's descriptor, safe against Close
@@ -37,19 +43,47 @@ type relayLoop struct {
 	stopped  chan struct{}
 	stopOnce sync.Once
 
+	// The listening socket.
+	g       *gate
+	lisRaw  syscall.RawConn
+	lisRecv *udpBatch
+	lisBufs [][]byte
+	lisPkts []packet
+	touched []*relayConn    // relays with datagrams queued for their peers
+	toPion  chan slowPacket // everything from clients the loop does not relay
+
 	mu     sync.Mutex
 	conns  map[int32]*relayConn
 	nextID int32
 }
 
-const loopBuffers = 256
+const (
+	loopBuffers = 256
+	// listenerID is the listening socket's id in the epoll set
+	// (allocations count from 1).
+	listenerID = 0
+	// pionQueue bounds what waits for pion's read loop: STUN requests and
+	// unbound ChannelData. Beyond it datagrams are dropped, as a full
+	// socket buffer would drop them.
+	pionQueue = 512
+)
 
-func newRelayLoop(listener *net.UDPConn) (*relayLoop, error) {
+// newRelayLoop starts the loop on the listening socket, whose control
+// traffic passes the gate g on its way to pion.
+func newRelayLoop(listener *net.UDPConn, g *gate) (*relayLoop, error) {
 	tx, err := newTxQueue(listener, listenerBatch)
 	if err != nil {
 		return nil, err
 	}
 	recv, err := newUDPBatch(nil, relayBatch)
+	if err != nil {
+		return nil, err
+	}
+	lisRecv, err := newUDPBatch(nil, listenerBatch)
+	if err != nil {
+		return nil, err
+	}
+	lisRaw, err := listener.SyscallConn()
 	if err != nil {
 		return nil, err
 	}
@@ -75,6 +109,9 @@ func newRelayLoop(listener *net.UDPConn) (*relayLoop, error) {
 		events:  make([]syscall.EpollEvent, 128),
 		stopped: make(chan struct{}),
 		conns:   make(map[int32]*relayConn),
+		g:       g, lisRaw: lisRaw, lisRecv: lisRecv,
+		lisBufs: make([][]byte, listenerBatch), lisPkts: make([]packet, listenerBatch),
+		toPion: make(chan slowPacket, pionQueue),
 	}
 	l.waitFn = func(fd uintptr) bool {
 		// A raw epoll_pwait with a zero timeout: it never blocks, and a
@@ -92,6 +129,18 @@ func newRelayLoop(listener *net.UDPConn) (*relayLoop, error) {
 	for i := range l.raw {
 		l.raw[i] = mem[i*size : (i+1)*size : (i+1)*size]
 		l.bufs[i] = l.raw[i][4 : 4+maxDatagram]
+	}
+	lisMem := make([]byte, listenerBatch*maxDatagram)
+	for i := range l.lisBufs {
+		l.lisBufs[i] = lisMem[i*maxDatagram : (i+1)*maxDatagram : (i+1)*maxDatagram]
+	}
+	var cerr error
+	if err := l.ctl(lisRaw, func(epfd, fd int) {
+		ev := syscall.EpollEvent{Events: syscall.EPOLLIN, Fd: listenerID}
+		cerr = syscall.EpollCtl(epfd, syscall.EPOLL_CTL_ADD, fd, &ev)
+	}); err != nil || cerr != nil {
+		ep.Close()
+		return nil, errors.Join(err, cerr)
 	}
 	go l.run()
 	return l, nil
@@ -164,6 +213,10 @@ func (l *relayLoop) run() {
 			return // stopped
 		}
 		for _, ev := range l.events[:l.nevents] {
+			if ev.Fd == listenerID {
+				l.drainListener()
+				continue
+			}
 			l.mu.Lock()
 			c := l.conns[ev.Fd]
 			l.mu.Unlock()
@@ -209,7 +262,53 @@ func (l *relayLoop) drain(c *relayConn) {
 	}
 }
 
+// drainListener reads what clients sent, a few batches at most (as
+// drain). ChannelData on a bound channel is queued for its peer; the rest
+// waits for pion.
+func (l *relayLoop) drainListener() {
+	for range 4 {
+		got, err := l.lisRecv.tryRecv(l.lisRaw, l.lisBufs, l.lisPkts)
+		if err != nil || got == 0 {
+			return // nothing more, or the socket closed (it has left the set)
+		}
+		for i, pkt := range l.lisPkts[:got] {
+			if pkt.n < 0 {
+				continue
+			}
+			b := l.lisBufs[i][:pkt.n]
+			if isChannelData(b) {
+				if rc := l.g.relayFor(pkt.from); rc != nil {
+					if ok, first := rc.queueForward(b); ok {
+						if first {
+							l.touched = append(l.touched, rc)
+						}
+						continue
+					}
+				}
+			}
+			select {
+			case l.toPion <- slowPacket{data: append([]byte(nil), b...), from: pkt.from}:
+			default:
+			}
+		}
+		// The next batch reuses the buffers the queued payloads are in.
+		l.flushPeers()
+		if got < listenerBatch {
+			return
+		}
+	}
+}
+
+func (l *relayLoop) flushPeers() {
+	for i, rc := range l.touched {
+		rc.flushPeer()
+		l.touched[i] = nil
+	}
+	l.touched = l.touched[:0]
+}
+
 func (l *relayLoop) flush() {
+	l.flushPeers()
 	l.tx.flush()
 	l.used = 0
 }

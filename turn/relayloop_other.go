@@ -9,9 +9,12 @@ import (
 
 // relayLoop is Linux-only (relayloop_linux.go); elsewhere pion's read
 // loop per allocation reads its relay socket.
-type relayLoop struct{}
+type relayLoop struct {
+	toPion  chan slowPacket
+	stopped chan struct{}
+}
 
-func newRelayLoop(*net.UDPConn) (*relayLoop, error) {
+func newRelayLoop(*net.UDPConn, *gate) (*relayLoop, error) {
 	return nil, errors.New("no relay loop on this platform")
 }
 

@@ -181,13 +181,15 @@ func Start(cfg Config) (*Server, error) {
 		pc.SetWriteBuffer(listenerSocketBuffer)
 		s.addrs.UDP = pc.LocalAddr()
 		var gen pionturn.RelayAddressGenerator = s.relays
-		if loop, err := newRelayLoop(pc); err == nil {
+		gpc := newGatePacketConn(pc, newGate(s, pc, nil))
+		if loop, err := newRelayLoop(pc, gpc.g); err == nil {
 			s.loop = loop
 			closers = append(closers, func() error { loop.stop(); return nil })
 			gen = loopAllocator{relayAllocator: s.relays, loop: loop}
+			gpc.loop = loop
 		}
 		pcfg.PacketConnConfigs = append(pcfg.PacketConnConfigs, pionturn.PacketConnConfig{
-			PacketConn:            &gatePacketConn{UDPConn: pc, g: newGate(s, pc, nil)},
+			PacketConn:            gpc,
 			RelayAddressGenerator: gen,
 			PermissionHandler:     s.permit,
 		})
