@@ -40,7 +40,7 @@ import (
 var (
 	relayBenchDuration = flag.Duration("relay.duration", 3*time.Second, "measuring time per relay benchmark run")
 	relayBenchRate     = flag.Int("relay.rate", 5000, "packets/s offered by all clients together in the rate load")
-	relayBenchSize     = flag.Int("relay.size", 200, "payload bytes per relayed packet")
+	relayBenchSize     = flag.String("relay.size", "200", "payload bytes per relayed packet; a comma-separated list is sent in turn (e.g. 1200,1200,1200,700,120: a video frame's packets, then audio)")
 	relayBenchProcs    = flag.Int("relay.gomaxprocs", 0, "GOMAXPROCS of our server process (0: the machine's cores)")
 )
 
@@ -110,7 +110,14 @@ func benchRelay(b *testing.B, server, load string, allocs int) {
 	}
 	var stop atomic.Bool
 	var wg sync.WaitGroup
-	payload := make([]byte, *relayBenchSize)
+	var frames [][]byte
+	for _, f := range strings.Split(*relayBenchSize, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 || n > 1500 {
+			b.Fatalf("-relay.size %q: want payload sizes of 1 to 1500 bytes, comma-separated", *relayBenchSize)
+		}
+		frames = append(frames, channelData(make([]byte, n)))
+	}
 	perClient := float64(*relayBenchRate) / float64(allocs)
 	for _, c := range clients {
 		c.echo(&wg)
@@ -118,9 +125,9 @@ func benchRelay(b *testing.B, server, load string, allocs int) {
 		go func() {
 			defer wg.Done()
 			if load == "flood" {
-				c.flood(payload, &stop)
+				c.flood(frames, &stop)
 			} else {
-				c.paced(payload, perClient, &stop)
+				c.paced(frames, perClient, &stop)
 			}
 		}()
 	}
@@ -277,12 +284,13 @@ func processCPU(b *testing.B, pid int) time.Duration {
 
 // flood keeps 8 packets in flight: one new packet per echo, and one more
 // when nothing came back for 50 ms (lost to a full socket buffer).
-func (c *rawAlloc) flood(payload []byte, stop *atomic.Bool) {
-	frame := channelData(payload)
+func (c *rawAlloc) flood(frames [][]byte, stop *atomic.Bool) {
+	next := 0
+	frame := func() []byte { next++; return frames[(next-1)%len(frames)] }
 	buf := make([]byte, 2048)
 	const window = 8
 	for range window {
-		c.conn.Write(frame)
+		c.conn.Write(frame())
 	}
 	c.sent.Add(window)
 	for !stop.Load() {
@@ -294,14 +302,13 @@ func (c *rawAlloc) flood(payload []byte, stop *atomic.Bool) {
 		} else {
 			c.toClient.Add(1)
 		}
-		c.conn.Write(frame)
+		c.conn.Write(frame())
 		c.sent.Add(1)
 	}
 }
 
 // paced sends rate packets/s in 5 ms bursts, counting echoes on the side.
-func (c *rawAlloc) paced(payload []byte, rate float64, stop *atomic.Bool) {
-	frame := channelData(payload)
+func (c *rawAlloc) paced(frames [][]byte, rate float64, stop *atomic.Bool) {
 	go func() {
 		buf := make([]byte, 2048)
 		for {
@@ -316,7 +323,7 @@ func (c *rawAlloc) paced(payload []byte, rate float64, stop *atomic.Bool) {
 	for !stop.Load() {
 		due := int(time.Since(start).Seconds() * rate)
 		for ; sent < due; sent++ {
-			c.conn.Write(frame)
+			c.conn.Write(frames[sent%len(frames)])
 		}
 		c.sent.Store(uint64(sent))
 		time.Sleep(5 * time.Millisecond)
