@@ -12,14 +12,26 @@ import (
 // TestChannelData drives the channel data plane with raw ChannelData: a
 // burst of numbered frames goes out through the relay to an echo peer and
 // comes back as ChannelData on the same channel, every one, in order. Also
-// on a dual-stack listener, where IPv4 clients arrive as ::ffff:a.b.c.d.
+// on a dual-stack listener, where IPv4 clients arrive as ::ffff:a.b.c.d,
+// and without the relay loop (as on platforms that have none).
 func TestChannelData(t *testing.T) {
-	for _, listen := range []string{"127.0.0.1:0", "[::]:0"} {
-		t.Run(listen, func(t *testing.T) {
+	for _, tc := range []struct {
+		listen string
+		noLoop bool
+	}{{"127.0.0.1:0", false}, {"[::]:0", false}, {"127.0.0.1:0", true}} {
+		name := tc.listen
+		if tc.noLoop {
+			name += " without relay loop"
+		}
+		t.Run(name, func(t *testing.T) {
 			s, _ := startServer(t, func(c *Config) {
-				c.ListenUDP = listen
+				c.ListenUDP = tc.listen
 				c.AllowPeers = loopback
+				c.noRelayLoop = tc.noLoop
 			})
+			if tc.noLoop && s.loop != nil {
+				t.Fatal("the relay loop runs")
+			}
 			user, pass := Credentials(testSecret, "alice", time.Hour, time.Now())
 			server := netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), s.Addrs().UDP.(*net.UDPAddr).AddrPort().Port())
 			c, err := newRawAlloc(server, user, pass)

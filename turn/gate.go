@@ -89,6 +89,25 @@ func isChannelData(b []byte) bool {
 	return len(b) >= 4 && b[0]&0xC0 == 0x40
 }
 
+// queueChannelData queues b for its peer if it is ChannelData on a channel
+// the client has bound (relayConn.queueForward), and reports whether it
+// was taken. A relay whose queue was empty is appended to touched: the
+// caller flushes those before it reuses the read buffers.
+func (g *gate) queueChannelData(b []byte, from netip.AddrPort, touched []*relayConn) ([]*relayConn, bool) {
+	if !isChannelData(b) {
+		return touched, false
+	}
+	rc := g.relayFor(from)
+	if rc == nil {
+		return touched, false
+	}
+	ok, first := rc.queueForward(b)
+	if first {
+		touched = append(touched, rc)
+	}
+	return touched, ok
+}
+
 // relayFor returns the allocation of a client of this gate, or nil.
 func (g *gate) relayFor(client netip.AddrPort) *relayConn {
 	g.mu.RLock()
@@ -389,16 +408,11 @@ func (c *gatePacketConn) ReadFrom(p []byte) (int, net.Addr, error) {
 			continue
 		}
 		b := c.rx.bufs[k][:pkt.n]
-		if isChannelData(b) {
-			if rc := c.g.relayFor(pkt.from); rc != nil {
-				if ok, first := rc.queueForward(b); ok {
-					if first {
-						c.touched = append(c.touched, rc)
-					}
-					continue
-				}
-			}
-		} else if reply, drop := c.g.inspect(b, pkt.from); reply != nil || drop {
+		var ok bool
+		if c.touched, ok = c.g.queueChannelData(b, pkt.from, c.touched); ok {
+			continue
+		}
+		if reply, drop := c.g.inspect(b, pkt.from); reply != nil || drop {
 			if reply != nil {
 				c.UDPConn.WriteToUDPAddrPort(reply, pkt.from)
 			}

@@ -271,20 +271,14 @@ func (l *relayLoop) drainListener() {
 		if err != nil || got == 0 {
 			return // nothing more, or the socket closed (it has left the set)
 		}
+		var ok bool
 		for i, pkt := range l.lisPkts[:got] {
 			if pkt.n < 0 {
 				continue
 			}
 			b := l.lisBufs[i][:pkt.n]
-			if isChannelData(b) {
-				if rc := l.g.relayFor(pkt.from); rc != nil {
-					if ok, first := rc.queueForward(b); ok {
-						if first {
-							l.touched = append(l.touched, rc)
-						}
-						continue
-					}
-				}
+			if l.touched, ok = l.g.queueChannelData(b, pkt.from, l.touched); ok {
+				continue
 			}
 			select {
 			case l.toPion <- slowPacket{data: append([]byte(nil), b...), from: pkt.from}:
