@@ -25,7 +25,7 @@ func TestAdminStopsRecordingAndEndsCall(t *testing.T) {
 	ann.publish(ctx)
 	ben := f.peer(t, "ben")
 	ben.join(f.channel, true, false)
-	waitFor(t, "ben hears ann", 30*time.Second, func() bool { c, _ := ben.packetsFrom(ann.pid, "mic"); return c > 10 })
+	waitFor(t, "ben hears ann", 30*time.Second, ben.heard(ann.pid, "mic", 11))
 
 	path := "/api/v1/admin/calls/" + f.channel
 	ts.mustDo("POST", path+"/recording/stop", admin, nil, nil, 409) // nothing to stop yet
@@ -83,7 +83,7 @@ func TestAdminCallsShowPacketLoss(t *testing.T) {
 	ann.publish(ctx)
 	ben.join(f.channel, true, false)
 	ben.publish(ctx)
-	waitFor(t, "ann hears ben", 30*time.Second, func() bool { c, _ := ann.packetsFrom(ben.pid, "mic"); return c > 10 })
+	waitFor(t, "ann hears ben", 30*time.Second, ann.heard(ben.pid, "mic", 11))
 
 	// Read the JSON as a client does, so a renamed or missing field fails.
 	type track struct {

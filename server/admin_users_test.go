@@ -191,7 +191,7 @@ func TestDeactivationRemovesFromCall(t *testing.T) {
 	ann.publish(ctx)
 	ben.join(f.channel, true, false)
 	ben.publish(ctx)
-	waitFor(t, "ann hears ben", 30*time.Second, func() bool { c, _ := ann.packetsFrom(ben.pid, "mic"); return c > 10 })
+	waitFor(t, "ann hears ben", 30*time.Second, ann.heard(ben.pid, "mic", 11))
 
 	// The admin's view: both in the call, with their audio flowing.
 	admin := f.tokens["cat"]

@@ -551,6 +551,31 @@ func (p *callPeer) packetsFrom(pid, source string) (int, *inbound) {
 	return in.packets, in
 }
 
+// heard is a condition for waitFor: p has received at least n packets on
+// pid's track of source.
+func (p *callPeer) heard(pid, source string, n int) func() bool {
+	return func() bool { c, _ := p.packetsFrom(pid, source); return c >= n }
+}
+
+// checkPayloads fails the test for any audio payload received on pid's
+// track of source that does not start with prefix (test peers' payloads
+// name their sender), and if there is no such track.
+func (p *callPeer) checkPayloads(t *testing.T, pid, source, prefix string) {
+	t.Helper()
+	_, in := p.packetsFrom(pid, source)
+	if in == nil {
+		t.Errorf("%s has no %s track from %s", p.name, source, pid)
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for payload := range in.payloads {
+		if !strings.HasPrefix(payload, prefix) {
+			t.Errorf("%s got %q on the %s track of %s", p.name, payload, source, pid)
+		}
+	}
+}
+
 // waitFor polls cond until it holds or the time is up.
 func waitFor(t *testing.T, what string, d time.Duration, cond func() bool) {
 	t.Helper()

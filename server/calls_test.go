@@ -72,24 +72,14 @@ func TestCallMediaFlowsAndLogIsKept(t *testing.T) {
 	}
 
 	// Everyone hears everyone else, with the bytes as sent.
-	got := func(p *callPeer, from *callPeer, n int) func() bool {
-		return func() bool { c, _ := p.packetsFrom(from.pid, "mic"); return c >= n }
-	}
-	waitFor(t, "ann hears ben", 10*time.Second, got(ann, ben, 25))
-	waitFor(t, "ben hears ann", 10*time.Second, got(ben, ann, 25))
-	waitFor(t, "cat hears ann", 10*time.Second, got(cat, ann, 25))
-	waitFor(t, "cat hears ben", 10*time.Second, got(cat, ben, 25))
+	waitFor(t, "ann hears ben", 10*time.Second, ann.heard(ben.pid, "mic", 25))
+	waitFor(t, "ben hears ann", 10*time.Second, ben.heard(ann.pid, "mic", 25))
+	waitFor(t, "cat hears ann", 10*time.Second, cat.heard(ann.pid, "mic", 25))
+	waitFor(t, "cat hears ben", 10*time.Second, cat.heard(ben.pid, "mic", 25))
 	if c, _ := ann.packetsFrom(ann.pid, "mic"); c != 0 {
 		t.Fatalf("ann receives her own audio (%d packets)", c)
 	}
-	_, in := cat.packetsFrom(ben.pid, "mic")
-	cat.mu.Lock()
-	for payload := range in.payloads {
-		if !strings.HasPrefix(payload, "ben:") {
-			t.Errorf("cat got %q on ben's track", payload)
-		}
-	}
-	cat.mu.Unlock()
+	cat.checkPayloads(t, ben.pid, "mic", "ben:")
 
 	// ICE runs over the one UDP mux port.
 	proto, port, err := ann.selectedRemote()
@@ -128,7 +118,7 @@ func TestCallMediaFlowsAndLogIsKept(t *testing.T) {
 	dan := f.peer(t, "dan")
 	joinAt := time.Now()
 	dan.join(f.channel, false, false)
-	waitFor(t, "dan gets ann's video", 5*time.Second, func() bool { c, _ := dan.packetsFrom(ann.pid, "camera"); return c > 0 })
+	waitFor(t, "dan gets ann's video", 5*time.Second, dan.heard(ann.pid, "camera", 1))
 	_, vin := dan.packetsFrom(ann.pid, "camera")
 	dan.mu.Lock()
 	firstKey, after, connected := vin.firstKeyframe, vin.firstAt.Sub(joinAt), dan.connectedAt
@@ -207,7 +197,7 @@ func TestCallJoinRules(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	ann.publish(ctx)
-	waitFor(t, "ben hears ann", 10*time.Second, func() bool { c, _ := ben.packetsFrom(ann.pid, "mic"); return c > 5 })
+	waitFor(t, "ben hears ann", 10*time.Second, ben.heard(ann.pid, "mic", 6))
 
 	// Signaling for a call you are not in goes nowhere.
 	dan := f.peer(t, "dan")
@@ -250,7 +240,7 @@ func TestCallOverICETCPOnWebPort(t *testing.T) {
 	ben := f.peer(t, "ben")
 	ben.tcpOnly = true
 	ben.join(f.channel, false, false)
-	waitFor(t, "ben hears ann over TCP", 15*time.Second, func() bool { c, _ := ben.packetsFrom(ann.pid, "mic"); return c > 10 })
+	waitFor(t, "ben hears ann over TCP", 15*time.Second, ben.heard(ann.pid, "mic", 11))
 	proto, port, err := ben.selectedRemote()
 	_, webPort, _ := net.SplitHostPort(strings.TrimPrefix(f.ts.URL, "http://"))
 	if err != nil || proto != "tcp" || itoa(port) != webPort {
@@ -313,7 +303,7 @@ func TestCallSpeakingIndicator(t *testing.T) {
 	ben.join(f.channel, false, false)
 	ann.level.Store(100) // quiet
 	ann.publish(ctx)
-	waitFor(t, "ben hears ann", 10*time.Second, func() bool { c, _ := ben.packetsFrom(ann.pid, "mic"); return c > 10 })
+	waitFor(t, "ben hears ann", 10*time.Second, ben.heard(ann.pid, "mic", 11))
 	ann.level.Store(20) // loud
 	ev := ben.event("call_speaking")
 	if !strings.Contains(string(ev.Data), `"speaking":true`) || !strings.Contains(string(ev.Data), ann.pid) {
@@ -343,7 +333,7 @@ func TestCallHandsReactionsScreenAndHostControls(t *testing.T) {
 	ben.join(f.channel, true, false)
 	cat.join(f.channel, false, false)
 	ben.publish(ctx)
-	waitFor(t, "cat hears ben", 10*time.Second, func() bool { c, _ := cat.packetsFrom(ben.pid, "mic"); return c > 5 })
+	waitFor(t, "cat hears ben", 10*time.Second, cat.heard(ben.pid, "mic", 6))
 
 	// Hands keep their order; the host can lower someone's.
 	ben.send("call_hand", map[string]bool{"raised": true})
@@ -399,7 +389,7 @@ func TestCallHandsReactionsScreenAndHostControls(t *testing.T) {
 		t.Fatalf("ben's audio still forwarded while host-muted: %d packets", after-before)
 	}
 	ben.send("call_mute", map[string]bool{"muted": false})
-	waitFor(t, "ben audible again", 5*time.Second, func() bool { c, _ := cat.packetsFrom(ben.pid, "mic"); return c > before+10 })
+	waitFor(t, "ben audible again", 5*time.Second, cat.heard(ben.pid, "mic", before+11))
 
 	// Make someone else host, then remove a participant.
 	ann.send("call_host", map[string]string{"action": "make_host", "participant_id": cat.pid})
@@ -428,7 +418,7 @@ func TestCallThroughOurTURN(t *testing.T) {
 	if !strings.Contains(string(j.Data), "turn:127.0.0.1:") {
 		t.Fatalf("no TURN server in call_joined: %s", j.Data)
 	}
-	waitFor(t, "ben hears ann through TURN", 15*time.Second, func() bool { c, _ := ben.packetsFrom(ann.pid, "mic"); return c > 10 })
+	waitFor(t, "ben hears ann through TURN", 15*time.Second, ben.heard(ann.pid, "mic", 11))
 	if st := f.ts.turnStats(); st.Allocations < 1 || st.PacketsToPeers == 0 {
 		t.Fatalf("TURN stats %+v: the call did not go through the relay", st)
 	}

@@ -36,7 +36,7 @@ func TestCallRecordingPostedInThread(t *testing.T) {
 	ann.publish(ctx)
 	ben.join(f.channel, true, false)
 	ben.publish(ctx)
-	waitFor(t, "ben hears ann", 10*time.Second, func() bool { c, _ := ben.packetsFrom(ann.pid, "mic"); return c > 5 })
+	waitFor(t, "ben hears ann", 10*time.Second, ben.heard(ann.pid, "mic", 6))
 
 	ben.send("call_record", map[string]bool{"on": true})
 	if e := ben.event("error"); !strings.Contains(string(e.Data), "not_host") {
@@ -368,7 +368,7 @@ func TestCallRecordingProblemTellsHostAndPostsWhatWasRecorded(t *testing.T) {
 			ben.tone = recordtest.NewTone(t, 660)
 			ben.join(f.channel, true, false)
 			ben.publish(ctx)
-			waitFor(t, "ben sees ann's screen", 10*time.Second, func() bool { c, _ := ben.packetsFrom(ann.pid, "screen"); return c > 5 })
+			waitFor(t, "ben sees ann's screen", 10*time.Second, ben.heard(ann.pid, "screen", 6))
 
 			started := time.Now()
 			ann.send("call_record", map[string]bool{"on": true})

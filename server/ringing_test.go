@@ -203,7 +203,7 @@ func TestRingAcceptJoinsAndNoRingOutsideDMs(t *testing.T) {
 	if st := ringState(t, ann); st.State != ringAccepted {
 		t.Fatalf("caller sees %s, want accepted", st.State)
 	}
-	waitFor(t, "ben hears ann", 10*time.Second, func() bool { c, _ := ben.packetsFrom(ann.pid, "mic"); return c > 5 })
+	waitFor(t, "ben hears ann", 10*time.Second, ben.heard(ann.pid, "mic", 6))
 	f.clock.Advance(time.Minute) // the timer was stopped: no "missed" now
 	select {
 	case fr := <-ann.events:

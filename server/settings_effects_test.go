@@ -92,7 +92,7 @@ func TestCallSettingsTakeEffect(t *testing.T) {
 					t.Fatalf("%d camera packets forwarded though cameras are off", video)
 				}
 				if tc.refused == "" {
-					waitFor(t, "the camera forwarded", 30*time.Second, func() bool { c, _ := other.packetsFrom(actor.pid, "camera"); return c > 10 })
+					waitFor(t, "the camera forwarded", 30*time.Second, other.heard(actor.pid, "camera", 11))
 				}
 				return
 			}

@@ -195,10 +195,6 @@ func (p *callPeer) eventWith(typ, want string, d time.Duration) []byte {
 	}
 }
 
-func (p *callPeer) heard(from, source string, n int) func() bool {
-	return func() bool { c, _ := p.packetsFrom(from, source); return c >= n }
-}
-
 func TestWHIPPublishReachesTheCallAndDeleteLeaves(t *testing.T) {
 	f := newCallFixture(t)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -224,14 +220,7 @@ func TestWHIPPublishReachesTheCallAndDeleteLeaves(t *testing.T) {
 	// The room hears and sees it like anyone else's media, bytes as sent.
 	waitFor(t, "ann hears the WHIP audio", 10*time.Second, ann.heard(obs.pid, "mic", 25))
 	waitFor(t, "ann sees the WHIP video", 10*time.Second, ann.heard(obs.pid, "camera", 5))
-	_, in := ann.packetsFrom(obs.pid, "mic")
-	ann.mu.Lock()
-	for payload := range in.payloads {
-		if !strings.HasPrefix(payload, "obs:") {
-			t.Errorf("ann got %q on the WHIP audio track", payload)
-		}
-	}
-	ann.mu.Unlock()
+	ann.checkPayloads(t, obs.pid, "mic", "obs:")
 
 	// Listed in the call, named after the token's user, marked a stream;
 	// counted in the call message.
@@ -348,14 +337,7 @@ func TestWHEPPlaysAParticipant(t *testing.T) {
 	}
 	waitFor(t, "the WHEP player hears ann", 10*time.Second, player.heard(ann.pid, "mic", 25))
 	waitFor(t, "the WHEP player sees ann", 10*time.Second, player.heard(ann.pid, "camera", 3))
-	_, in := player.packetsFrom(ann.pid, "mic")
-	player.mu.Lock()
-	for payload := range in.payloads {
-		if !strings.HasPrefix(payload, "ann:") {
-			t.Errorf("player got %q on ann's audio", payload)
-		}
-	}
-	player.mu.Unlock()
+	player.checkPayloads(t, ann.pid, "mic", "ann:")
 	if _, vin := player.packetsFrom(ann.pid, "camera"); !vin.firstKeyframe {
 		t.Errorf("the player's first video packet is not a keyframe")
 	}
