@@ -72,6 +72,10 @@ type callPeer struct {
 	screenMime string
 	screen     *webrtc.TrackLocalStaticRTP
 	screenKey  atomic.Bool
+	// tabAudio, with screenMime, shares the tab's sound too (source
+	// screen_audio): Opus payloads naming "<name>-tab".
+	tabAudio    bool
+	screenAudio *webrtc.TrackLocalStaticRTP
 	// level, when set, is sent as the RFC 6464 audio level (0 loud … 127 silent).
 	level atomic.Int32
 	// dropEvery, when set, leaves out every Nth audio packet (its sequence
@@ -338,6 +342,12 @@ func (p *callPeer) join(channelID string, withAudio, withVideo bool) hub.Frame {
 			p.t.Fatal(err)
 		}
 		go p.readPLI(sender, &p.screenKey)
+		if p.tabAudio {
+			p.screenAudio, _ = webrtc.NewTrackLocalStaticRTP(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}, "screenaudio-"+p.name, "s-"+p.name)
+			if _, err := pc.AddTrack(p.screenAudio); err != nil {
+				p.t.Fatal(err)
+			}
+		}
 	}
 	// A listener still offers media sections to receive into, as browsers do.
 	if !withAudio {
@@ -370,6 +380,9 @@ func (p *callPeer) join(channelID string, withAudio, withVideo bool) hub.Frame {
 	}
 	if p.screen != nil {
 		p.send("call_track", map[string]string{"track_id": "screen-" + p.name, "source": "screen"})
+		if p.screenAudio != nil {
+			p.send("call_track", map[string]string{"track_id": "screenaudio-" + p.name, "source": "screen_audio"})
+		}
 		p.send("call_screen", map[string]bool{"on": true})
 	}
 	p.pcMu.Lock()
@@ -421,7 +434,7 @@ func (p *callPeer) readPLI(s *webrtc.RTPSender, keyframeNow *atomic.Bool) {
 // audio payload names its sender and sequence, so receivers can check the
 // bytes arrive as sent (or is p.tone). Only the first video frame is a
 // keyframe; later ones are keyframes only when asked for (PLI). A screen
-// share sends a frame every 60 ms.
+// share sends a frame every 60 ms, and its tab audio every 20 ms.
 func (p *callPeer) publish(ctx context.Context) {
 	screen := p.screenSource()
 	go func() {
@@ -471,6 +484,11 @@ func (p *callPeer) publish(ctx context.Context) {
 				for _, pkt := range screen() {
 					_ = p.screen.WriteRTP(pkt)
 				}
+			}
+			if p.screenAudio != nil {
+				payload := append([]byte{0xfc}, []byte(p.name+"-tab:"+itoa(int(seq)))...)
+				_ = p.screenAudio.WriteRTP(&rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: 111, SequenceNumber: seq,
+					Timestamp: uint32(seq) * 960}, Payload: payload})
 			}
 		}
 	}()

@@ -780,14 +780,15 @@ func TestCallRetransmitsLostVideo(t *testing.T) {
 }
 
 // A screen share the server refused (someone else holds the one screen
-// slot) is not forwarded even when the client sends the track anyway:
-// neither as a screen nor as a camera.
+// slot) is not forwarded even when the client sends the tracks anyway:
+// neither as a screen nor as a camera, nor its tab audio in any guise.
 func TestRefusedScreenShareIsNotForwarded(t *testing.T) {
 	f := newCallFixture(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	ann, ben := f.peer(t, "ann"), f.peer(t, "ben")
 	ann.screenMime, ben.screenMime = webrtc.MimeTypeVP8, webrtc.MimeTypeVP8
+	ben.tabAudio = true
 	if j := ann.join(f.channel, true, false); j.Type != "call_joined" {
 		t.Fatalf("ann join: %s %s", j.Type, j.Data)
 	}
@@ -812,9 +813,64 @@ func TestRefusedScreenShareIsNotForwarded(t *testing.T) {
 		c, _ := ann.packetsFrom(ben.pid, "mic")
 		return c > start+50
 	})
-	for _, source := range []string{"screen", "camera"} {
+	for _, source := range []string{"screen", "screen_audio", "camera"} {
 		if n, _ := ann.packetsFrom(ben.pid, source); n > 0 {
 			t.Fatalf("ben's refused screen share reached ann as %s: %d packets", source, n)
 		}
 	}
+	ann.checkPayloads(t, ben.pid, "mic", "ben:") // not his tab's sound as a microphone
+}
+
+// TestScreenShareWithTabAudio: a screen share with the tab's sound reaches
+// the others as two tracks, screen and screen_audio, the sound's bytes as
+// sent and apart from the sharer's microphone; the host's "stop share"
+// stops both while the microphone goes on; sharing again brings both back.
+func TestScreenShareWithTabAudio(t *testing.T) {
+	f := newCallFixture(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ann, ben, cat := f.peer(t, "ann"), f.peer(t, "ben"), f.peer(t, "cat")
+	if j := ann.join(f.channel, true, false); j.Type != "call_joined" { // the host
+		t.Fatalf("ann join: %s %s", j.Type, j.Data)
+	}
+	ann.publish(ctx)
+	ben.screenMime, ben.tabAudio = webrtc.MimeTypeVP8, true
+	if j := ben.join(f.channel, true, false); j.Type != "call_joined" {
+		t.Fatalf("ben join: %s %s", j.Type, j.Data)
+	}
+	ben.publish(ctx)
+	if j := cat.join(f.channel, false, false); j.Type != "call_joined" {
+		t.Fatalf("cat join: %s %s", j.Type, j.Data)
+	}
+	sharing := func(screen, tab, mic int) func() bool {
+		return func() bool {
+			return cat.heard(ben.pid, "screen", screen)() && cat.heard(ben.pid, "screen_audio", tab)() && cat.heard(ben.pid, "mic", mic)()
+		}
+	}
+	waitFor(t, "cat sees ben's screen and hears his tab and his voice", 15*time.Second, sharing(10, 50, 50))
+	cat.checkPayloads(t, ben.pid, "screen_audio", "ben-tab:")
+	cat.checkPayloads(t, ben.pid, "mic", "ben:")
+	if _, in := cat.packetsFrom(ben.pid, "screen_audio"); in.mime != webrtc.MimeTypeOpus {
+		t.Fatalf("the tab audio arrived as %s, want Opus", in.mime)
+	}
+
+	// The host stops the share: both its tracks stop, the voice goes on.
+	ann.send("call_host", map[string]string{"action": "stop_screen", "participant_id": ben.pid})
+	ben.event("call_host_request")
+	mic, _ := cat.packetsFrom(ben.pid, "mic")
+	waitFor(t, "packets in flight arrive", 10*time.Second, cat.heard(ben.pid, "mic", mic+10))
+	screen, _ := cat.packetsFrom(ben.pid, "screen")
+	tab, _ := cat.packetsFrom(ben.pid, "screen_audio")
+	mic, _ = cat.packetsFrom(ben.pid, "mic")
+	waitFor(t, "another second of ben's voice", 10*time.Second, cat.heard(ben.pid, "mic", mic+50))
+	if s, _ := cat.packetsFrom(ben.pid, "screen"); s != screen {
+		t.Errorf("ben's screen went on after the host stopped it: %d more packets", s-screen)
+	}
+	if a, _ := cat.packetsFrom(ben.pid, "screen_audio"); a != tab {
+		t.Errorf("ben's tab audio went on after the host stopped the share: %d more packets", a-tab)
+	}
+
+	// ben shares again: both come back.
+	ben.send("call_screen", map[string]bool{"on": true})
+	waitFor(t, "the share back, sound and all", 15*time.Second, sharing(screen+5, tab+25, 0))
 }
