@@ -412,13 +412,8 @@ func (c *gatePacketConn) ReadFrom(p []byte) (int, net.Addr, error) {
 		if c.touched, ok = c.g.queueChannelData(b, pkt.from, c.touched); ok {
 			continue
 		}
-		if reply, drop := c.g.inspect(b, pkt.from); reply != nil || drop {
-			if reply != nil {
-				c.UDPConn.WriteToUDPAddrPort(reply, pkt.from)
-			}
-			if drop {
-				continue
-			}
+		if !c.pass(b, pkt.from) {
+			continue
 		}
 		c.flushPeers()
 		return copy(p, b), net.UDPAddrFromAddrPort(pkt.from), nil
@@ -436,16 +431,21 @@ func (c *gatePacketConn) readFromLoop(p []byte) (int, net.Addr, error) {
 		case <-c.loop.stopped:
 			return 0, nil, net.ErrClosed
 		}
-		if reply, drop := c.g.inspect(pkt.data, pkt.from); reply != nil || drop {
-			if reply != nil {
-				c.UDPConn.WriteToUDPAddrPort(reply, pkt.from)
-			}
-			if drop {
-				continue
-			}
+		if !c.pass(pkt.data, pkt.from) {
+			continue
 		}
 		return copy(p, pkt.data), net.UDPAddrFromAddrPort(pkt.from), nil
 	}
+}
+
+// pass runs the gate on a datagram from a client: it sends the gate's
+// reply, if any, and reports whether pion is to see the datagram.
+func (c *gatePacketConn) pass(b []byte, from netip.AddrPort) bool {
+	reply, drop := c.g.inspect(b, from)
+	if reply != nil {
+		c.UDPConn.WriteToUDPAddrPort(reply, from)
+	}
+	return !drop
 }
 
 // flushPeers sends what the last batch queued for peers.
